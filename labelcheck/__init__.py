@@ -1,21 +1,36 @@
 """labelcheck: labeling-consistency checks for multi-annotator data.
 
-Public API re-exports only; see the subpackages for the code.
+Public API re-exports only, resolved lazily (PEP 562) so that ``labelcheck --help``
+and ``--version`` do not pay for importing pandas.
 """
 
-from labelcheck.errors import InputProblem, InvalidInput, LabelcheckError
-from labelcheck.table import CodedRatings, Dataset, FieldSpec, ImportReport, encode
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CodedRatings",
-    "Dataset",
-    "FieldSpec",
-    "ImportReport",
-    "InputProblem",
-    "InvalidInput",
-    "LabelcheckError",
-    "__version__",
-    "encode",
-]
+_EXPORTS = {
+    "InputProblem": "labelcheck.errors",
+    "InvalidInput": "labelcheck.errors",
+    "LabelcheckError": "labelcheck.errors",
+    "CodedRatings": "labelcheck.table",
+    "Dataset": "labelcheck.table",
+    "FieldSpec": "labelcheck.table",
+    "ImportReport": "labelcheck.table",
+    "encode": "labelcheck.table",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labelcheck' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
