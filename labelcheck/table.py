@@ -589,9 +589,8 @@ def rating_matrix(
     cell = a.astype(np.int64) * coded.n_tasks + t
     order = np.arange(len(cell))
     if CREATED_AT in coded.frame.columns:
-        created = coded.frame[CREATED_AT].to_numpy()[coded.rows]
-        keys = np.asarray(pd.Series(created).astype("int64", errors="ignore"))
-        if keys.dtype.kind in "iu":
+        keys = created_at_keys(coded)
+        if keys is not None:
             order = np.lexsort((np.arange(len(cell)), keys))
     cell_sorted = cell[order]
     if duplicates == "error":
@@ -612,6 +611,17 @@ def rating_matrix(
     else:
         matrix[cell_sorted] = coded.label[order]  # later writes win: latest answer
     return matrix.reshape(coded.n_annotators, coded.n_tasks)
+
+
+def created_at_keys(coded: CodedRatings) -> npt.NDArray[np.int64] | None:
+    """``created_at`` of each coded answer as int64 nanoseconds (NaT is the smallest
+    value, so a missing time sorts first), or None when the column is not a datetime.
+    Reads the datetime array's integers directly: ``to_numpy()`` on a tz-aware column
+    builds one Python object per row."""
+    col = coded.frame[CREATED_AT]
+    if not pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return None
+    return np.asarray(col.array.asi8)[coded.rows]
 
 
 def task_column(dataset_tasks: pd.DataFrame, annotations: pd.DataFrame, column: str) -> pd.Series:
