@@ -453,27 +453,34 @@ def encode(
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-    validate(annotations)
+    _require_columns(annotations)
     frame, field_name = select_field(annotations, field)
-    labels = frame[LABEL]
-    present = ~labels.isna().to_numpy()
-    all_rows = np.flatnonzero(present) if not present.all() else np.arange(len(frame))
-    raw = labels.to_numpy()[all_rows] if len(all_rows) != len(frame) else labels.to_numpy()
+    # One factorize of the labels: code -1 marks a missing label, and every per-level
+    # conversion below works on the (few) distinct labels, never row by row.
+    raw_codes, uniques = pd.factorize(frame[LABEL].to_numpy(), sort=False)
+    uniques = np.asarray(uniques, dtype=object)
+    present = raw_codes >= 0
+    all_rows = np.arange(len(frame)) if present.all() else np.flatnonzero(present)
+    if len(all_rows) != len(frame):
+        raw_codes = raw_codes[all_rows]
+
+    def bad_rows(unique_mask: npt.NDArray[np.bool_]) -> IntArray:
+        return all_rows[unique_mask[raw_codes]]
 
     values: FloatArray | None = None
     if level in NUMERIC_LEVELS or (level == "ordinal" and categories is None):
-        numeric = _as_numbers(raw)
-        bad = np.isnan(numeric)
+        numeric_uniques = _as_numbers(uniques)
+        bad = np.isnan(numeric_uniques)
         if bad.any():
             if level == "ordinal":
-                found = name_list(sorted({str(x) for x in raw[bad]}))
+                found = name_list(sorted({str(x) for x in uniques[bad]}))
                 raise InvalidInput(
                     f'field "{field_name}" is ordinal but has non-numeric labels ({found}); '
                     "declare their order with categories=[...] (CLI: --categories A,B,C)"
                 )
-            rows = all_rows[bad]
+            rows = bad_rows(bad)
             raise InvalidInput(
-                f'field "{field_name}": {int(bad.sum())} label(s) are not numbers, '
+                f'field "{field_name}": {len(rows)} label(s) are not numbers, '
                 f"as the {level} level needs",
                 [
                     _row_problem(frame, int(i), f"label {frame[LABEL].iloc[int(i)]!r} is not a number")
@@ -482,43 +489,62 @@ def encode(
             )
         if categories is not None:
             declared = np.asarray([float(c) for c in categories], dtype=float)
-            codes, cats = _codes_for_declared(numeric, declared, frame, all_rows, field_name)
+            remap = _declared_index(numeric_uniques, declared, uniques, frame, bad_rows, field_name)
+            cats = pd.Index(declared)
             values = declared
         else:
-            uniq, codes = np.unique(numeric, return_inverse=True)
-            cats = pd.Index(uniq)
-            values = uniq.astype(float)
+            # "1" and "1.0" are one number: re-unique on the values
+            distinct, remap = np.unique(numeric_uniques, return_inverse=True)
+            cats = pd.Index(distinct)
+            values = distinct.astype(float)
     elif categories is not None:
-        codes, cats = _codes_for_declared(raw, list(categories), frame, all_rows, field_name)
+        remap = _declared_index(uniques, list(categories), uniques, frame, bad_rows, field_name)
+        cats = pd.Index(list(categories))
         if level == "ordinal":
             try:
                 values = np.asarray([float(c) for c in categories], dtype=float)
             except (TypeError, ValueError):
                 values = None
     else:
-        codes_f, uniques = pd.factorize(raw, sort=False)
         keys = [_sort_key(u) for u in uniques]
         order = np.asarray(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
         remap = np.empty(len(order), dtype=np.intp)
         remap[order] = np.arange(len(order))
-        codes = remap[codes_f]
-        cats = pd.Index(np.asarray(uniques, dtype=object)[order], dtype=object)
+        cats = pd.Index(uniques[order], dtype=object)
+    codes = np.asarray(remap, dtype=np.intp)[raw_codes]
 
     task_col = frame[TASK_ID].to_numpy()
     if len(all_rows) != len(frame):
         task_col = task_col[all_rows]
     task_codes, task_uniques = pd.factorize(task_col, sort=False)
+    if (task_codes < 0).any():
+        missing = all_rows[task_codes < 0]
+        raise InvalidInput(
+            "annotation table has rows without ids",
+            [_row_problem(frame, int(i), f"{TASK_ID} is missing") for i in missing[:50]],
+        )
     return CodedRatings(
         task=task_codes.astype(np.intp, copy=False),
-        label=np.asarray(codes, dtype=np.intp),
+        label=codes,
         task_ids=pd.Index(task_uniques),
-        categories=pd.Index(cats) if not isinstance(cats, pd.Index) else cats,
+        categories=cats,
         values=values,
         level=level,
         field=field_name,
         rows=all_rows.astype(np.intp, copy=False),
         frame=frame,
     )
+
+
+def _require_columns(annotations: pd.DataFrame) -> None:
+    if not isinstance(annotations, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(annotations).__name__}")
+    missing = [c for c in REQUIRED if c not in annotations.columns]
+    if missing:
+        raise InvalidInput(
+            f"not a canonical annotation table: missing column(s) {', '.join(missing)}; "
+            f"found {name_list(annotations.columns)}"
+        )
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -536,29 +562,35 @@ def _as_numbers(raw: npt.NDArray[Any]) -> FloatArray:
     return np.asarray(pd.to_numeric(pd.Series(raw), errors="coerce"), dtype=float)
 
 
-def _codes_for_declared(
-    raw: npt.NDArray[Any],
+def _declared_index(
+    keys: npt.NDArray[Any] | Sequence[Any],
     declared: Sequence[Any] | FloatArray,
+    shown: npt.NDArray[Any],
     frame: pd.DataFrame,
-    all_rows: IntArray,
+    bad_rows: Any,
     field_name: str,
-) -> tuple[IntArray, pd.Index]:
+) -> IntArray:
+    """Position of each distinct label (``keys``) among the declared categories;
+    an error naming the rows of labels that are not declared."""
     cats = pd.Index(list(declared))
     if cats.has_duplicates:
         raise ValueError(f"categories contain duplicates: {name_list(cats[cats.duplicated()])}")
-    codes = cats.get_indexer(raw)
-    if (codes < 0).any():
-        bad = np.flatnonzero(codes < 0)
-        unknown = name_list(sorted({str(raw[i]) for i in bad}))
+    index = cats.get_indexer(list(keys))
+    unknown_mask = index < 0
+    if unknown_mask.any():
+        rows = bad_rows(unknown_mask)
+        unknown = name_list(sorted({str(x) for x in shown[unknown_mask]}))
         raise InvalidInput(
-            f'field "{field_name}": {len(bad)} label(s) are not among the declared '
+            f'field "{field_name}": {len(rows)} label(s) are not among the declared '
             f"categories ({name_list(cats)}); unknown: {unknown}",
             [
-                _row_problem(frame, int(all_rows[i]), f"label {raw[i]!r} is not a declared category")
-                for i in bad[:50]
+                _row_problem(
+                    frame, int(i), f"label {frame[LABEL].iloc[int(i)]!r} is not a declared category"
+                )
+                for i in rows[:50]
             ],
         )
-    return codes.astype(np.intp), cats
+    return index.astype(np.intp)
 
 
 # --- derived shapes ------------------------------------------------------------------
