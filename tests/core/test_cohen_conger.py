@@ -317,9 +317,24 @@ def test_permuting_annotators_leaves_conger_unchanged(wide):
         assert math.isnan(y.value)
         return
     assert x.value == pytest.approx(y.value, abs=1e-12)
-    assert -1.0 - 1e-12 <= x.value <= 1.0 + 1e-12
+    assert x.value <= 1.0 + 1e-12
+    complete = all(v is not None for column in wide.values() for v in column)
+    if complete:  # with missing answers Gwet's generalisation can go below -1 (see below)
+        assert x.value >= -1.0 - 1e-12
     if not math.isnan(x.se):
         assert x.se == pytest.approx(y.se, abs=1e-10)
+
+
+def test_conger_with_missing_answers_can_fall_below_minus_one():
+    """Gwet's generalisation takes p_a from tasks with two answers but each annotator's
+    category shares from every task they answered.  Here the one pairable task is a
+    disagreement (p_a = 0) while r0 always says c1 and r1 says c1 on 2 of 3 tasks, so
+    p_e = 2/3 and kappa = (0 - 2/3) / (1 - 2/3) = -2: correct under the definition,
+    outside Cohen's [-1, 1].  irrCAC's conger() gives the same number."""
+    wide = {"r0": [None, None, None, None, None, "c1"], "r1": [None, None, None, "c1", "c1", "c0"]}
+    result = conger_kappa(wide_to_table(wide))
+    assert result.value == pytest.approx(-2.0, abs=1e-12)
+    assert result.expected == pytest.approx(2 / 3, abs=1e-12)
 
 
 @given(st.integers(2, 6), st.lists(st.integers(0, 4), min_size=2, max_size=30))
