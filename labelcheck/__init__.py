@@ -22,7 +22,17 @@ _EXPORTS = {
     "encode": "labelcheck.table",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "CodedRatings",
+    "Dataset",
+    "FieldSpec",
+    "ImportReport",
+    "InputProblem",
+    "InvalidInput",
+    "LabelcheckError",
+    "__version__",
+    "encode",
+]
 
 
 def __getattr__(name: str) -> Any:

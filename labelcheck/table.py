@@ -465,7 +465,8 @@ def encode(
         raw_codes = raw_codes[all_rows]
 
     def bad_rows(unique_mask: npt.NDArray[np.bool_]) -> IntArray:
-        return all_rows[unique_mask[raw_codes]]
+        rows: IntArray = all_rows[unique_mask[raw_codes]]
+        return rows
 
     values: FloatArray | None = None
     if level in NUMERIC_LEVELS or (level == "ordinal" and categories is None):
@@ -590,7 +591,8 @@ def _declared_index(
                 for i in rows[:50]
             ],
         )
-    return index.astype(np.intp)
+    positions: IntArray = np.asarray(index, dtype=np.intp)
+    return positions
 
 
 # --- derived shapes ------------------------------------------------------------------

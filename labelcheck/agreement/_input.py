@@ -58,4 +58,5 @@ def weight_matrix(
         raise ValueError(f"weights basis must be 'ranks' or 'values'; got {basis!r}")
     span = x.max() - x.min()
     diff = np.abs(x[:, None] - x[None, :]) / span
-    return 1.0 - (diff if weights == "linear" else diff**2)
+    agreement: npt.NDArray[np.float64] = 1.0 - (diff if weights == "linear" else diff**2)
+    return agreement
