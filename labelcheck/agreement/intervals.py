@@ -41,13 +41,14 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from statistics import NormalDist
 
 FloatArray = npt.NDArray[np.float64]
 CountArray = npt.NDArray[np.int64]
 PatternStatistic = Callable[[CountArray, FloatArray], FloatArray]
 
 MAX_JACKKNIFE_PATTERNS = 4096
+_NORMAL = NormalDist()
 #: Upper bound on B x P cells materialised at once.
 _CHUNK_CELLS = 20_000_000
 
@@ -103,8 +104,11 @@ def critical_value(interval: Interval, n_items: int) -> float:
     if interval.quantile == "t":
         if n_items < 2:
             return math.nan
-        return float(stats.t.ppf(p, n_items - 1))
-    return float(stats.norm.ppf(p))
+        # scipy.special, not scipy.stats: the latter costs ~0.4 s to import
+        from scipy.special import stdtrit
+
+        return float(stdtrit(n_items - 1, p))
+    return _NORMAL.inv_cdf(p)
 
 
 def analytic_ci(
@@ -277,7 +281,7 @@ def _bca_levels(
     """Efron's (1987) bias-corrected and accelerated quantile levels."""
     below = (np.sum(valid < point) + 0.5 * np.sum(valid == point)) / valid.size
     below = min(max(below, 1.0 / (valid.size + 1)), valid.size / (valid.size + 1))
-    z0 = stats.norm.ppf(below)
+    z0 = _NORMAL.inv_cdf(float(below))
     values, mult = jack
     ok = ~np.isnan(values)
     values, mult = values[ok], mult[ok]
@@ -287,6 +291,7 @@ def _bca_levels(
     d = mean - values
     denom = 6.0 * np.sum(mult * d**2) ** 1.5
     accel = float(np.sum(mult * d**3) / denom) if denom > 0 else 0.0
-    z = stats.norm.ppf([alpha / 2, 1 - alpha / 2])
-    adj = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+    z = np.array([_NORMAL.inv_cdf(alpha / 2), _NORMAL.inv_cdf(1 - alpha / 2)])
+    shifted = z0 + (z0 + z) / (1 - accel * (z0 + z))
+    adj = [_NORMAL.cdf(float(x)) for x in shifted]
     return float(adj[0]), float(adj[1])
