@@ -126,7 +126,7 @@ def read_long_table(
             bad |= empty
     synthesised = ANNOTATION_ID not in frame.columns
     if synthesised:  # the data row number: unique, so no duplicate check is needed
-        frame[ANNOTATION_ID] = np.asarray(list(map(str, range(1, n + 1))), dtype=object)
+        frame[ANNOTATION_ID] = pd.RangeIndex(1, n + 1).astype(str).to_numpy(dtype=object)
 
     spec = field if isinstance(field, FieldSpec) else None
     field_name: str = spec.name if spec is not None else str(field or DEFAULT_FIELD)
@@ -172,7 +172,7 @@ def read_long_table(
     report = ImportReport(
         source=name,
         n_records=n,
-        n_annotations=int(annotations[ANNOTATION_ID].nunique()),
+        n_annotations=len(annotations) if synthesised else int(annotations[ANNOTATION_ID].nunique()),
         n_rows=len(annotations),
         n_ground_truth=int(annotations[GROUND_TRUTH].sum()),
         problems=problems,
@@ -295,18 +295,20 @@ def _check_duplicates(frame: pd.DataFrame, rows: npt.NDArray[np.int64],
 
 def _task_table(frame: pd.DataFrame, extras: list[str]) -> tuple[list[str], pd.DataFrame]:
     """The extra columns holding one value per task (missing counts as a value), and
-    the task table made of them (first row of each task)."""
-    task_codes, _ = pd.factorize(frame[TASK_ID].to_numpy())
-    order = np.argsort(task_codes, kind="stable")
-    sorted_tasks = task_codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_tasks[1:] != sorted_tasks[:-1]]) if len(order) else order
+    the task table made of them (first row of each task).
+
+    A column is per-task when every row carries its task's first value: O(n) with one
+    factorize per column and no sort."""
+    task_codes, task_uniques = pd.factorize(frame[TASK_ID].to_numpy())
+    n_tasks = len(task_uniques)
+    first_row = np.full(n_tasks, len(task_codes), dtype=np.int64)
+    # reversed fancy assignment: the last write wins, so each task keeps its first row
+    first_row[task_codes[::-1]] = np.arange(len(task_codes) - 1, -1, -1)
     constant = []
     for col in extras:
-        codes = pd.factorize(frame[col].to_numpy(), use_na_sentinel=True)[0][order]
-        if len(codes) == 0 or (
-            np.minimum.reduceat(codes, starts) == np.maximum.reduceat(codes, starts)
-        ).all():
+        codes = pd.factorize(frame[col].to_numpy(), use_na_sentinel=True)[0]
+        if (codes == codes[first_row][task_codes]).all():
             constant.append(col)
-    first_rows = np.sort(order[starts])
+    first_rows = np.sort(first_row)
     tasks = frame[[TASK_ID, *constant]].iloc[first_rows].reset_index(drop=True)
     return constant, tasks
