@@ -330,7 +330,11 @@ def _table(results: Sequence[AgreementResult], by: tuple[str, str | None] | None
     head = ["metric"]
     if by is not None and key is not None:
         head.append(by[1] or key if key == "slice" else key)
-    head += ["value", f"{confidence:.0%} CI", "se", "n_items", "n_annotations", "reason"]
+    head += ["value", f"{confidence:.0%} CI", "se"]
+    loo = key == "annotator"  # the annotator's pull on the overall value, in the table too
+    if loo:
+        head += ["without", "delta"]
+    head += ["n_items", "n_annotations", "reason"]
     rows: list[list[str]] = []
     for r in results:
         row = [r.metric]
@@ -340,10 +344,14 @@ def _table(results: Sequence[AgreementResult], by: tuple[str, str | None] | None
                 cell = cell.get("value")
             row.append("(none)" if cell is None else str(cell))
         ci = "-" if r.ci is None else f"[{_num(r.ci[0])}, {_num(r.ci[1])}]"
-        row += [_num(r.value), ci, _num(r.se), str(r.n_items), str(r.n_annotations), r.reason or ""]
+        row += [_num(r.value), ci, _num(r.se)]
+        if loo:
+            row += [_num(_float(r.details.get("leave_one_out"))), _num(_float(r.details.get("delta")))]
+        row += [str(r.n_items), str(r.n_annotations), r.reason or ""]
         rows.append(row)
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    numeric = {i for i, h in enumerate(head) if h in ("value", "se", "n_items", "n_annotations")}
+    numeric = {i for i, h in enumerate(head)
+               if h in ("value", "se", "without", "delta", "n_items", "n_annotations")}
 
     def line(cells: Sequence[str]) -> str:
         parts = [c.rjust(w) if i in numeric else c.ljust(w)
@@ -352,6 +360,10 @@ def _table(results: Sequence[AgreementResult], by: tuple[str, str | None] | None
 
     rule = ["-" * w for w in widths[:-1]] + ["-" * len(head[-1])]
     return "\n".join([line(head), line(rule)] + [line(r) for r in rows])
+
+
+def _float(x: object) -> float:
+    return math.nan if x is None else float(x)  # type: ignore[arg-type]
 
 
 def _summary(file: str, field: str, dataset: Dataset) -> None:
