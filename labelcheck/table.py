@@ -332,7 +332,7 @@ def fields_in(annotations: pd.DataFrame) -> list[str]:
     if isinstance(col.dtype, pd.CategoricalDtype):
         cat_codes = col.cat.codes.to_numpy()
         used = np.flatnonzero(np.bincount(cat_codes[cat_codes >= 0], minlength=len(col.cat.categories)))
-        return [str(col.cat.categories[i]) for i in used]
+        return [str(col.cat.categories[int(i)]) for i in used]
     return [str(x) for x in pd.unique(col.dropna())]
 
 

@@ -249,9 +249,11 @@ def _chance_task_terms(
     """``p_e|i``: task i's term of the chance agreement (Gwet 2008, sec. 5)."""
     k = w.shape[0]
     if chance == "fleiss":
-        return (n @ ((w + w.T) @ pi / 2.0)) * inv_r
+        terms: FloatArray = (n @ ((w + w.T) @ pi / 2.0)) * inv_r
+        return terms
     if chance == "gwet" and k >= 2:
-        return float(w.sum()) / (k * (k - 1)) * (n @ (1.0 - pi)) * inv_r
+        gwet_terms: FloatArray = float(w.sum()) / (k * (k - 1)) * (n @ (1.0 - pi)) * inv_r
+        return gwet_terms
     return pe
 
 
@@ -373,6 +375,16 @@ def n_annotators_on(prepared: Prepared, tasks_mask: npt.NDArray[np.bool_]) -> in
     if not rows.any():
         return 0
     return int(np.count_nonzero(np.bincount(coded.annotator[rows])))
+
+
+def convention_details(
+    single_answer_items: str, weights: str, weights_basis: str
+) -> dict[str, Any]:
+    """The conventions a result was computed under, for its ``details``."""
+    details: dict[str, Any] = {"single_answer_items": single_answer_items}
+    if weights != "unweighted":
+        details["weights_basis"] = weights_basis
+    return details
 
 
 def build_result(

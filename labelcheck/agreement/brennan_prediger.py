@@ -91,7 +91,5 @@ def brennan_prediger(
         data, field=field, categories=categories, weights=weights,
         weights_basis=weights_basis, single_answer_items=single_answer_items,
     )
-    details: dict[str, Any] = {"single_answer_items": single_answer_items}
-    if weights != "unweighted":
-        details["weights_basis"] = weights_basis
+    details = cf.convention_details(single_answer_items, weights, weights_basis)
     return cf.build_result("brennan_prediger", prepared, "uniform", ci, details=details)

@@ -520,7 +520,7 @@ def _pe_one_reason(
 ) -> str:
     """Why kappa is undefined when p_e = 1; short (for a matrix row) without names."""
     used = np.flatnonzero((table.sum(axis=0) + table.sum(axis=1)) > 0)
-    cats = name_list(_plain(coded.categories[i]) for i in used)
+    cats = name_list(_plain(coded.categories[int(i)]) for i in used)
     n = int(np.asarray(table).sum())
     if names is None:
         return f"chance agreement is 1: only category {cats} in use on the common tasks"

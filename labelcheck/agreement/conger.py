@@ -163,7 +163,7 @@ def conger_kappa(
         )
     po, pe, kappa = (float(x[0]) for x in model.coefficient(np.ones((1, n))))
     if math.isnan(kappa):
-        used = name_list(str(coded.categories[k]) for k in np.flatnonzero(model.agree.sum(0)))
+        used = name_list(str(coded.categories[int(k)]) for k in np.flatnonzero(model.agree.sum(0)))
         return undefined(
             METRIC,
             f'only category {used} is in use on field "{coded.field}": chance agreement '

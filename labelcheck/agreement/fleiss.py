@@ -130,10 +130,8 @@ def fleiss_kappa(
         data, field=field, categories=categories, weights=weights,
         weights_basis=weights_basis, single_answer_items=single_answer_items,
     )
-    details: dict[str, Any] = {"single_answer_items": single_answer_items}
-    if weights != "unweighted":
-        details["weights_basis"] = weights_basis
-    else:
+    details = cf.convention_details(single_answer_items, weights, weights_basis)
+    if weights == "unweighted":
         values = cf.one_vs_rest_fleiss(prepared.counts)
         details["category_kappas"] = {
             str(cat): float(v) for cat, v in zip(prepared.coded.categories, values)
@@ -207,9 +205,7 @@ def scott_pi(
         data, field=field, categories=categories, weights=weights,
         weights_basis=weights_basis, single_answer_items=single_answer_items,
     )
-    details: dict[str, Any] = {"single_answer_items": single_answer_items}
-    if weights != "unweighted":
-        details["weights_basis"] = weights_basis
+    details = cf.convention_details(single_answer_items, weights, weights_basis)
     return cf.build_result("scott_pi", prepared, "fleiss", ci, details=details)
 
 

@@ -194,8 +194,6 @@ def _gwet(
         data, field=field, categories=categories, weights=weights,
         weights_basis=weights_basis, single_answer_items=single_answer_items, level=level,
     )
-    details: dict[str, Any] = {"single_answer_items": single_answer_items}
-    if weights != "unweighted":
-        details["weights_basis"] = weights_basis
+    details = cf.convention_details(single_answer_items, weights, weights_basis)
     caution = _ONE_CATEGORY if prepared.weights.shape[0] == 1 else None
     return cf.build_result(metric, prepared, "gwet", ci, details=details, caution=caution)
