@@ -277,14 +277,7 @@ def validate(annotations: pd.DataFrame) -> pd.DataFrame:
     Raises :class:`InvalidInput` naming the missing columns or the rows whose ids are
     missing.  Labels are not checked here (that needs the field's spec: see
     :func:`encode`)."""
-    if not isinstance(annotations, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame, got {type(annotations).__name__}")
-    missing = [c for c in REQUIRED if c not in annotations.columns]
-    if missing:
-        raise InvalidInput(
-            f"not a canonical annotation table: missing column(s) {', '.join(missing)}; "
-            f"found {name_list(annotations.columns)}"
-        )
+    _require_columns(annotations)
     problems: list[InputProblem] = []
     for name in ID_COLUMNS:
         bad = annotations[name].isna().to_numpy()
