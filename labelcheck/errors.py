@@ -87,10 +87,6 @@ class InvalidInput(LabelcheckError):
         return "\n".join(lines)
 
 
-class UndefinedStatistic(LabelcheckError):
-    """Raised only by callers that asked for an exception instead of a NaN result."""
-
-
 def name_list(items: Iterable[object], limit: int = MAX_LISTED) -> str:
     """``a, b, c`` or ``a, b, c and 7 more``: name things, do not just count them."""
     names = [str(x) for x in items]

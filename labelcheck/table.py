@@ -201,11 +201,6 @@ class Dataset:
 
 
 # --- construction and validation -----------------------------------------------------
-def empty_annotations() -> pd.DataFrame:
-    """A canonical table with no rows and the right dtypes."""
-    return from_records([])
-
-
 def from_records(records: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Build a canonical table from dict rows (or a frame with canonical column names),
     filling optional columns and normalising dtypes.  Extra columns are kept."""
@@ -616,10 +611,9 @@ def rating_matrix(
     a, t = coded.annotator, coded.task
     cell = a.astype(np.int64) * coded.n_tasks + t
     order = np.arange(len(cell))
-    if CREATED_AT in coded.frame.columns:
-        keys = created_at_keys(coded)
-        if keys is not None:
-            order = np.lexsort((np.arange(len(cell)), keys))
+    keys = created_at_keys(coded)
+    if keys is not None:
+        order = np.lexsort((np.arange(len(cell)), keys))
     cell_sorted = cell[order]
     if duplicates == "error":
         _, counts = np.unique(cell, return_counts=True)
@@ -664,6 +658,8 @@ def created_at_keys(coded: CodedRatings) -> npt.NDArray[np.int64] | None:
     value, so a missing time sorts first), or None when the column is not a datetime.
     Reads the datetime array's integers directly: ``to_numpy()`` on a tz-aware column
     builds one Python object per row."""
+    if CREATED_AT not in coded.frame.columns:
+        return None
     col = coded.frame[CREATED_AT]
     if not pd.api.types.is_datetime64_any_dtype(col.dtype):
         return None

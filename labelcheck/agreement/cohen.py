@@ -43,7 +43,7 @@ from labelcheck.agreement.intervals import (
 )
 from labelcheck.agreement.result import AgreementResult, undefined
 from labelcheck.errors import InvalidInput, name_list
-from labelcheck.table import CREATED_AT, CodedRatings, Level
+from labelcheck.table import CodedRatings, Level, created_at_keys
 
 METRIC = "cohen_kappa"
 FloatArray = npt.NDArray[np.float64]
@@ -85,7 +85,7 @@ def answer_cells(coded: CodedRatings) -> AnswerCells:
         # among repeated cells the last in time order (then row order) wins, as in
         # rating_matrix; only those rows are sorted
         rows = np.flatnonzero(repeated)
-        keys = _time_keys(coded)
+        keys = created_at_keys(coded)
         order = rows
         if keys is not None and (keys[rows] != keys[rows[0]]).any():
             order = rows[np.lexsort((rows, keys[rows]))]
@@ -97,18 +97,6 @@ def answer_cells(coded: CodedRatings) -> AnswerCells:
         label=coded.label[keep],
         n_duplicates=int(len(cell) - len(keep)),
     )
-
-
-def _time_keys(coded: CodedRatings) -> npt.NDArray[np.int64] | None:
-    """``created_at`` of each answer as int64 nanoseconds (NaT lowest), or None."""
-    if CREATED_AT not in coded.frame.columns:
-        return None
-    col = coded.frame[CREATED_AT]
-    if isinstance(col.dtype, pd.DatetimeTZDtype) or col.dtype.kind == "M":
-        # .asi8 avoids materialising Timestamp objects (tz-aware to_numpy does)
-        return np.asarray(col.array.asi8)[coded.rows]
-    keys = np.asarray(pd.Series(col.to_numpy()[coded.rows]).astype("int64", errors="ignore"))
-    return keys if keys.dtype.kind in "iu" else None
 
 
 def kappa_parts(tables: FloatArray, w: FloatArray) -> dict[str, FloatArray]:
