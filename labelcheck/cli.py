@@ -376,5 +376,8 @@ def _summary(file: str, field: str, dataset: Dataset) -> None:
     )
 
 
+# --- commands defined in their own modules (one registration line each) ------------
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
