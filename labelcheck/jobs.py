@@ -1,0 +1,60 @@
+"""Background jobs on Huey: a SQLite queue in the instance folder by default, Redis when
+``REDIS_URL`` is set.  ``labelcheck worker`` (started by ``labelcheck serve``) consumes
+them; with ``JOBS_IMMEDIATE`` (tests) they run inline.
+
+The tasks are thin: they open the database named by URL and call
+:mod:`labelcheck.pipeline`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from labelcheck.storage.database import Database
+
+
+def make_huey() -> Huey:
+    redis_url = os.environ.get("LABELCHECK_REDIS_URL") or os.environ.get("REDIS_URL")
+    if redis_url:
+        return RedisHuey("labelcheck", url=redis_url)
+    from labelcheck.web.settings import default_instance_path
+
+    folder = default_instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("labelcheck", filename=str(folder / "jobs.db"))
+
+
+huey = make_huey()
+
+
+@lru_cache(maxsize=8)
+def database(url: str) -> Database:
+    """One engine per database URL and process."""
+    return Database(url)
+
+
+@huey.task()
+def import_upload(database_url: str, run_id: int, path: str, file_format: str | None,
+                  analysis_run_id: int | None, n_boot: int, confidence: float) -> dict[str, Any]:
+    from labelcheck import pipeline
+
+    db = database(database_url)
+    outcome = pipeline.run_import(db, run_id, path, file_format)
+    if analysis_run_id is not None:
+        if outcome.get("ok"):
+            pipeline.run_analysis(db, analysis_run_id, n_boot=n_boot, confidence=confidence)
+        else:
+            pipeline.update_run(db, analysis_run_id, status="failed", progress=1.0,
+                                message="not run: the import failed")
+    return outcome
+
+
+@huey.task()
+def analyse_project(database_url: str, run_id: int, n_boot: int, confidence: float) -> dict[str, Any]:
+    from labelcheck import pipeline
+
+    return pipeline.run_analysis(database(database_url), run_id, n_boot=n_boot, confidence=confidence)

@@ -1,0 +1,133 @@
+"""The app's long work, as plain functions on a :class:`~labelcheck.storage.database.Database`:
+import an uploaded file into a project, and analyse a project's current snapshot.
+
+:mod:`labelcheck.jobs` runs them in the background (Huey); tests and the ``labelcheck
+demo`` command call them directly.  Each records its progress and outcome on a
+:class:`~labelcheck.storage.models.Run` row, which the pages poll.
+"""
+
+from __future__ import annotations
+
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from labelcheck.errors import InvalidInput, LabelcheckError
+from labelcheck.storage.annotations import import_dataset, load_dataset
+from labelcheck.storage.database import Database
+from labelcheck.storage.models import DataSource, Project, Run
+from labelcheck.storage.results import load_result, prune_results, save_item_stats, save_result
+
+#: Problems kept on a run (all are counted in ``n_problems``).
+MAX_STORED_PROBLEMS = 1000
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def update_run(db: Database, run_id: int, **values: Any) -> None:
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise LabelcheckError(f"run {run_id} does not exist")
+        for key, value in values.items():
+            setattr(run, key, value)
+
+
+def run_import(db: Database, run_id: int, path: str, file_format: str | None = None) -> dict[str, Any]:
+    """Read ``path`` with the loaders and import it into the run's project and source.
+
+    Rows with problems are left out and listed on the run; good rows are imported.  The
+    import is one transaction (see :func:`labelcheck.storage.annotations.import_dataset`),
+    so a failure leaves the project as it was."""
+    from labelcheck.io import read_annotations
+
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise LabelcheckError(f"run {run_id} does not exist")
+        project_id, source_id = run.project_id, run.source_id
+        snapshot_before = session.get(Project, project_id).snapshot  # type: ignore[union-attr]
+        source_name = session.get(DataSource, source_id).name  # type: ignore[union-attr]
+    update_run(db, run_id, status="running", started_at=_now(), progress=0.02,
+               message=f"reading {source_name}", snapshot_before=snapshot_before)
+    try:
+        dataset = read_annotations(path, file_format=file_format)  # type: ignore[arg-type]
+        dataset.report.source = source_name
+        problems = [p.to_dict() for p in dataset.report.problems]
+        for p in problems:
+            p["source"] = source_name
+        update_run(db, run_id, progress=0.3, message=f"importing {len(dataset.annotations)} rows",
+                   problems=problems[:MAX_STORED_PROBLEMS], n_problems=len(problems))
+        if dataset.annotations.empty:
+            raise InvalidInput(f"{source_name}: no usable annotations", dataset.report.problems)
+        counts = import_dataset(db, project_id, source_id, dataset)
+    except LabelcheckError as error:
+        problems = [p.to_dict() for p in getattr(error, "problems", [])]
+        update_run(db, run_id, status="failed", finished_at=_now(), progress=1.0,
+                   message=str(error).splitlines()[0], snapshot_after=snapshot_before,
+                   **({"problems": problems[:MAX_STORED_PROBLEMS], "n_problems": len(problems)}
+                      if problems else {}))
+        return {"ok": False}
+    except Exception as error:  # recorded on the run, then re-raised for the worker log
+        update_run(db, run_id, status="failed", finished_at=_now(), progress=1.0,
+                   message=f"import failed: {type(error).__name__}: {error}",
+                   snapshot_after=snapshot_before)
+        traceback.print_exc()
+        raise
+    report = dataset.report
+    summary = counts.to_dict() | {
+        "rows_read": report.n_rows, "cancelled": report.n_cancelled,
+        "ground_truth_flags": report.n_ground_truth, "problems": len(report.problems),
+    }
+    verb = "imported" if counts.changed else "nothing changed"
+    update_run(db, run_id, status="succeeded", finished_at=_now(), progress=1.0, counts=summary,
+               snapshot_after=counts.snapshot,
+               message=f"{verb}: {counts.added} added, {counts.updated} updated, "
+                       f"{counts.removed} removed, {counts.unchanged} unchanged")
+    return {"ok": True, "snapshot": counts.snapshot, "changed": counts.changed}
+
+
+def needs_analysis(db: Database, project_id: int) -> bool:
+    with db.session() as session:
+        snapshot = session.execute(select(Project.snapshot).where(Project.id == project_id)).scalar_one()
+    return snapshot > 0 and load_result(db, project_id, snapshot, "overview") is None
+
+
+def run_analysis(db: Database, run_id: int, *, n_boot: int = 1000, confidence: float = 0.95) -> dict[str, Any]:
+    """Compute the project's overview and item statistics for its current snapshot and
+    store them (skipped when already stored for that snapshot)."""
+    from labelcheck.analysis import analyse_dataset
+
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise LabelcheckError(f"run {run_id} does not exist")
+        project_id = run.project_id
+        snapshot = session.get(Project, project_id).snapshot  # type: ignore[union-attr]
+    update_run(db, run_id, status="running", started_at=_now(), progress=0.05,
+               message="loading annotations", snapshot_before=snapshot)
+    try:
+        if load_result(db, project_id, snapshot, "overview") is None:
+            dataset = load_dataset(db, project_id)
+
+            def progress(fraction: float, message: str) -> None:
+                update_run(db, run_id, progress=0.1 + 0.8 * fraction, message=message)
+
+            analysis = analyse_dataset(dataset, n_boot=n_boot, confidence=confidence,
+                                       progress=progress)
+            update_run(db, run_id, progress=0.92, message="storing results")
+            save_item_stats(db, project_id, snapshot, analysis.item_stats)
+            save_result(db, project_id, snapshot, "overview", analysis.overview)
+            prune_results(db, project_id, snapshot)
+    except Exception as error:
+        update_run(db, run_id, status="failed", finished_at=_now(), progress=1.0,
+                   message=f"analysis failed: {type(error).__name__}: {error}")
+        traceback.print_exc()
+        raise
+    update_run(db, run_id, status="succeeded", finished_at=_now(), progress=1.0,
+               message=f"results for snapshot {snapshot} ready", snapshot_after=snapshot)
+    return {"ok": True, "snapshot": snapshot}
