@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 
 from labelcheck import table as T
+from tests.support import skip_or_fail
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+    from tests.support.postgres import PostgresCluster
 
 
 def make_table(
@@ -62,3 +70,67 @@ def missing_answers() -> pd.DataFrame:
 def ordinal_near_misses() -> pd.DataFrame:
     """Ratings 1-5 where disagreements are one step apart."""
     return from_matrix([[1, 2, 3, 4, 5], [1, 3, 3, 5, 5], [2, 2, 4, 4, 5]])
+
+
+# -- real servers: PostgreSQL, browser (tests/support) ---------------------------------
+# Missing binaries skip these fixtures locally and fail them under CI=true.
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster on a free loopback port, shared by the session."""
+    from tests.support.postgres import PostgresCluster, PostgresUnavailable
+
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+    except PostgresUnavailable as exc:
+        skip_or_fail(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.integration),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh, empty database: a SQLite file in ``tmp_path``, or a new
+    database in the session's PostgreSQL cluster (dropped after the test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/labelcheck.db"
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = cluster.new_database(name)
+    try:
+        yield url
+    finally:
+        cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (Debian's package, driven by Playwright), shared by the session."""
+    from tests.support.browser import BrowserUnavailable, check_available, chromium
+
+    try:
+        check_available()
+    except BrowserUnavailable as exc:
+        skip_or_fail(str(exc))
+    with chromium() as started:
+        yield started
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page in its own browser context (fresh cookies and storage) for one test."""
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
