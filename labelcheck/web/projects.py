@@ -16,6 +16,7 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from labelcheck.storage.database import Database
@@ -25,10 +26,11 @@ from labelcheck.web.access import ALL_ROLES, STAFF, roles_required
 
 blueprint = Blueprint("projects", __name__)
 
-FORMATS = [("", "Detect from the file"), ("labelstudio-json", "Label Studio JSON export"),
-           ("labelstudio-json-min", "Label Studio JSON-MIN export"),
-           ("labelstudio-csv", "Label Studio CSV export"), ("long-csv", "Long CSV / TSV"),
-           ("parquet", "Long Parquet")]
+FORMATS = [SelectChoice(value, label) for value, label in (
+    ("", "Detect from the file"), ("labelstudio-json", "Label Studio JSON export"),
+    ("labelstudio-json-min", "Label Studio JSON-MIN export"),
+    ("labelstudio-csv", "Label Studio CSV export"), ("long-csv", "Long CSV / TSV"),
+    ("parquet", "Long Parquet"))]
 
 
 class NewProjectForm(FlaskForm):
