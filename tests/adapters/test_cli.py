@@ -11,9 +11,10 @@ from click.testing import CliRunner
 
 from labelcheck import cli
 
-DEMO = Path(cli.__file__).parent / "demo"
-EXPORT = str(DEMO / "demo_export.json")
-LONG_CSV = str(DEMO / "demo_long.csv")
+#: The 400-task sentiment project (the first bundled demo), kept as a test fixture.
+SENTIMENT = Path(__file__).resolve().parents[1] / "data" / "sentiment"
+EXPORT = str(SENTIMENT / "demo_export.json")
+LONG_CSV = str(SENTIMENT / "demo_long.csv")
 
 #: Keys of every JSON result (AgreementResult.to_dict), pinned one by one.
 RESULT_KEYS = {
@@ -126,7 +127,7 @@ def test_by_class(runner: CliRunner) -> None:
     classes = {r["class"]: r for r in payload["results"]}
     # the export carries no label config, so categories come in sorted order
     assert list(classes) == ["Mixed", "Negative", "Neutral", "Positive"]
-    # planted: Neutral vs Mixed confused (labelcheck/demo/README.md)
+    # planted: Neutral vs Mixed confused (tests/data/sentiment/make_sentiment.py)
     assert max(classes["Neutral"]["value"], classes["Mixed"]["value"]) < min(
         classes["Positive"]["value"], classes["Negative"]["value"])
     assert "specific_agreement" in classes["Neutral"]["details"]
