@@ -13,6 +13,10 @@ fi
 # numpy back to 1.x (and pyarrow with it); its code runs on current scipy/numpy, so it
 # is installed without its pins.
 .venv/bin/python -m pip install --quiet --no-deps 'irrCAC==0.4.4'
+# crowd-kit (test-only reference for the consensus models) would pull in transformers and
+# friends, which its aggregation code never imports: installed without them ([test] has
+# what crowdkit.aggregation needs).
+.venv/bin/python -m pip install --quiet --no-deps 'crowd-kit==1.4.2'
 
 # System packages for the real-server tests. Without them those tests are skipped
 # locally and fail under CI=true (tests/support/__init__.py).
