@@ -1,0 +1,1 @@
+"""Guidelines: versions, evidence for revisions and whether a revision worked (pure parts)."""
