@@ -785,12 +785,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cli-rows", default="1M", help="rows of the CSV for the whole-process test")
     p.add_argument("--no-cli", action="store_true", help="skip the whole-process CLI comparison")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
+    p.add_argument("--app", metavar="SIZE",
+                   help="only the app benchmarks (scripts/bench_app.py): storage in/out on SQLite and "
+                        "PostgreSQL and page p95, at SIZE annotations (e.g. 1M)")
     p.add_argument("--_child-memory", nargs=2, metavar=("ROUTE", "PARQUET"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args._child_memory:
         child_memory(*args._child_memory)
         return 0
+    if args.app:
+        import bench_app
+
+        return bench_app.main([str(parse_size(args.app))] + (["--json", args.json] if args.json else []))
 
     args.size_list = sorted(parse_size(s) for s in args.sizes.split(",") if s.strip())
     args._irrcac_per_row = 0.0

@@ -1,5 +1,5 @@
 """Labels in and out of the three label columns (``label_text``, ``label_number``,
-``label_json``), and timestamps in the text form each database bulk path takes.
+``label_json``), and timestamps as integer microseconds.
 
 A label of the canonical table is a string, a number, a sorted tuple of strings
 (multi-choice), or a tuple of :class:`~labelcheck.table.Span` /
@@ -86,16 +86,21 @@ def join_labels(
     return out
 
 
-def timestamps_for_sql(values: pd.Series) -> npt.NDArray[Any]:
-    """UTC timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00`` strings (None for NaT):
-    the form SQLAlchemy's SQLite DateTime reads back and PostgreSQL's COPY accepts."""
+def timestamps_to_us(values: pd.Series) -> npt.NDArray[np.float64]:
+    """UTC timestamps as microseconds since the epoch, NaN for NaT (float64 holds every
+    microsecond up to the year 2255 exactly)."""
     stamps = pd.to_datetime(values, utc=True)
-    text = stamps.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00").to_numpy(dtype=object)
-    text[stamps.isna().to_numpy()] = None
-    return text
+    ns = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    out = (ns // 1000).astype(np.float64)
+    out[stamps.isna().to_numpy()] = np.nan
+    return out
 
 
-def timestamps_from_sql(values: Any) -> pd.Series:
-    """The inverse of :func:`timestamps_for_sql` for strings read back (either database)."""
-    series = pd.Series(values, dtype=object)
-    return pd.to_datetime(series, utc=True, format="ISO8601")
+def timestamps_from_us(values: npt.NDArray[np.float64]) -> pd.DatetimeIndex:
+    """The inverse of :func:`timestamps_to_us`."""
+    arr = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(arr)
+    ns = np.where(missing, 0, arr).astype(np.int64) * 1000
+    stamps = ns.view("datetime64[ns]").copy()
+    stamps[missing] = np.datetime64("NaT")
+    return pd.DatetimeIndex(stamps).tz_localize("UTC")

@@ -194,14 +194,14 @@ class ItemMeta(Base):
 
 
 class Annotation(Base):
-    """One row of the canonical table (see :mod:`labelcheck.table`)."""
+    """One row of the canonical table (see :mod:`labelcheck.table`); times are integer
+    microseconds since the epoch (UTC)."""
 
     __tablename__ = "annotation"
     __table_args__ = (
+        # One index: an item's answers, and EXISTS filters (annotator, label) probed per
+        # item.  Every further index costs bulk imports more than it saves (measured).
         Index("ix_annotation_task", "project_id", "task_id", "annotator_id"),
-        Index("ix_annotation_annotator", "project_id", "annotator_id", "task_id"),
-        Index("ix_annotation_label", "project_id", "field", "label_text", "task_id"),
-        Index("ix_annotation_source_key", "source_id", "annotation_id", "field"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -214,8 +214,9 @@ class Annotation(Base):
     label_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     label_number: Mapped[float | None] = mapped_column(Float, nullable=True)
     label_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # microseconds since 1970-01-01 UTC: no text formatting or parsing on the bulk paths
+    created_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     lead_time: Mapped[float | None] = mapped_column(Float, nullable=True)
     ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
     source_row: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -130,8 +130,8 @@ def upgrade() -> None:
     sa.Column('label_text', sa.Text(), nullable=True),
     sa.Column('label_number', sa.Float(), nullable=True),
     sa.Column('label_json', sa.Text(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at_us', sa.BigInteger(), nullable=True),
+    sa.Column('updated_at_us', sa.BigInteger(), nullable=True),
     sa.Column('lead_time', sa.Float(), nullable=True),
     sa.Column('ground_truth', sa.Boolean(), nullable=False),
     sa.Column('source_row', sa.Integer(), nullable=True),
@@ -141,9 +141,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('annotation', schema=None) as batch_op:
-        batch_op.create_index('ix_annotation_annotator', ['project_id', 'annotator_id', 'task_id'], unique=False)
-        batch_op.create_index('ix_annotation_label', ['project_id', 'field', 'label_text', 'task_id'], unique=False)
-        batch_op.create_index('ix_annotation_source_key', ['source_id', 'annotation_id', 'field'], unique=False)
         batch_op.create_index('ix_annotation_task', ['project_id', 'task_id', 'annotator_id'], unique=False)
 
     op.create_table('item',
@@ -193,9 +190,6 @@ def downgrade() -> None:
     op.drop_table('item')
     with op.batch_alter_table('annotation', schema=None) as batch_op:
         batch_op.drop_index('ix_annotation_task')
-        batch_op.drop_index('ix_annotation_source_key')
-        batch_op.drop_index('ix_annotation_label')
-        batch_op.drop_index('ix_annotation_annotator')
 
     op.drop_table('annotation')
     op.drop_table('result')
