@@ -376,7 +376,16 @@ def _summary(file: str, field: str, dataset: Dataset) -> None:
     )
 
 
-# --- commands defined in their own modules (one registration line each) ------------
+# --- commands defined in their own modules -----------------------------------------
+# Imported last: they reuse the helpers above.  Each module imports only click at the
+# top, so `labelcheck --help` stays fast.
+from labelcheck.commands.app import COMMANDS as _APP_COMMANDS  # noqa: E402
+from labelcheck.commands.consensus import consensus  # noqa: E402
+from labelcheck.commands.hotspots import hotspots  # noqa: E402
+from labelcheck.commands.revision_effect import revision_effect  # noqa: E402
+
+for _command in (*_APP_COMMANDS, consensus, hotspots, revision_effect):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

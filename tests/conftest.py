@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from tests.support.postgres import PostgresCluster
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the job queue's default SQLite file (``labelcheck.jobs`` opens it at import)
+    out of the checkout: tests that don't pass an instance folder share a temporary one."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("LABELCHECK_INSTANCE", tempfile.mkdtemp(prefix="labelcheck-tests-"))
+
+
 def make_table(
     rows: Iterable[Sequence[Any]], field: str = "label", **extra: Sequence[Any]
 ) -> pd.DataFrame:

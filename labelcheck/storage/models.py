@@ -244,7 +244,11 @@ class ItemStat(Base):
 
     __tablename__ = "item_stat"
     __table_args__ = (
+        # one index per sort order of the item browser
         Index("ix_item_stat_rank", "project_id", "snapshot", "field", "disagreement"),
+        Index("ix_item_stat_entropy", "project_id", "snapshot", "field", "entropy"),
+        Index("ix_item_stat_answers", "project_id", "snapshot", "field", "n_answers"),
+        Index("ix_item_stat_field_task", "project_id", "snapshot", "field", "task_id"),
         Index("ix_item_stat_task", "project_id", "snapshot", "task_id"),
     )
 

@@ -3,14 +3,19 @@
 import subprocess
 import sys
 
-CORE_MODULES = [
-    "labelcheck",
-    "labelcheck.errors",
-    "labelcheck.table",
-    "labelcheck.agreement",
-    "labelcheck.agreement.breakdown",
+import pkgutil
+from pathlib import Path
+
+import labelcheck
+
+CORE_PACKAGES = ["agreement", "consensus", "hotspots", "guidelines", "analysis"]
+CORE_MODULES = ["labelcheck", "labelcheck.errors", "labelcheck.table"] + [
+    f"labelcheck.{package}" + (f".{module.name}" if module else "")
+    for package in CORE_PACKAGES
+    for module in [None, *pkgutil.iter_modules([str(Path(labelcheck.__file__).parent / package)])]
 ]
-FORBIDDEN = ["flask", "sqlalchemy", "label_studio_sdk", "requests", "httpx", "click", "huey"]
+FORBIDDEN = ["flask", "sqlalchemy", "label_studio_sdk", "requests", "httpx", "click", "huey",
+             "alembic", "psycopg", "waitress", "plotly"]
 
 
 def test_core_imports_no_adapter_library() -> None:

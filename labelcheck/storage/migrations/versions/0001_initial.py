@@ -105,6 +105,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('item_stat', schema=None) as batch_op:
         batch_op.create_index('ix_item_stat_rank', ['project_id', 'snapshot', 'field', 'disagreement'], unique=False)
+        batch_op.create_index('ix_item_stat_entropy', ['project_id', 'snapshot', 'field', 'entropy'], unique=False)
+        batch_op.create_index('ix_item_stat_answers', ['project_id', 'snapshot', 'field', 'n_answers'], unique=False)
+        batch_op.create_index('ix_item_stat_field_task', ['project_id', 'snapshot', 'field', 'task_id'], unique=False)
         batch_op.create_index('ix_item_stat_task', ['project_id', 'snapshot', 'task_id'], unique=False)
 
     op.create_table('result',
@@ -196,6 +199,9 @@ def downgrade() -> None:
     with op.batch_alter_table('item_stat', schema=None) as batch_op:
         batch_op.drop_index('ix_item_stat_task')
         batch_op.drop_index('ix_item_stat_rank')
+        batch_op.drop_index('ix_item_stat_entropy')
+        batch_op.drop_index('ix_item_stat_answers')
+        batch_op.drop_index('ix_item_stat_field_task')
 
     op.drop_table('item_stat')
     with op.batch_alter_table('item_meta', schema=None) as batch_op:
