@@ -18,12 +18,9 @@ from labelcheck.storage import annotations as storage_annotations
 from labelcheck.storage.annotations import import_dataset, load_dataset
 from labelcheck.storage.database import Database
 from labelcheck.storage.models import Annotation, Base, DataSource, Item, ItemMeta, Project
+from tests.support import SENTIMENT_EXPORT
 
-ROOT = Path(__file__).resolve().parents[2]
-SENTIMENT = next(
-    p for p in (ROOT / "tests/data/sentiment/demo_export.json", ROOT / "labelcheck/demo/demo_export.json")
-    if p.exists()
-)
+SENTIMENT = SENTIMENT_EXPORT
 COMPARED = [T.TASK_ID, T.ANNOTATION_ID, T.ANNOTATOR_ID, T.FIELD, T.LABEL, T.CREATED_AT,
             T.UPDATED_AT, T.LEAD_TIME, T.GROUND_TRUTH, T.SOURCE_ROW]
 

@@ -11,9 +11,14 @@ integration tests.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+#: The 400-task sentiment export the web and storage tests upload (its generator is
+#: beside it, ``tests/data/sentiment/make_sentiment.py``).
+SENTIMENT_EXPORT = Path(__file__).resolve().parents[1] / "data" / "sentiment" / "demo_export.json"
 
 
 def in_ci() -> bool:

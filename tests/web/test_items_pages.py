@@ -21,13 +21,9 @@ from labelcheck.storage.annotations import load_dataset
 from labelcheck.storage.models import Item, Project
 from labelcheck.web import create_app
 from labelcheck.web.auth import create_user
+from tests.support import SENTIMENT_EXPORT
 
-ROOT = Path(__file__).resolve().parents[2]
-SENTIMENT = next(
-    p for p in (ROOT / "tests/data/sentiment/demo_export.json",
-                ROOT / "labelcheck/demo/demo_export.json")
-    if p.exists()
-)
+SENTIMENT = SENTIMENT_EXPORT
 PASSWORD = "correct horse battery"
 ITEM_LINK = re.compile(r'href="/projects/1/items/([^"?]+)')
 

@@ -15,12 +15,9 @@ from flask.testing import FlaskClient
 
 from labelcheck.web import create_app
 from labelcheck.web.auth import create_user
+from tests.support import SENTIMENT_EXPORT
 
-ROOT = Path(__file__).resolve().parents[2]
-SENTIMENT = next(
-    p for p in (ROOT / "tests/data/sentiment/demo_export.json", ROOT / "labelcheck/demo/demo_export.json")
-    if p.exists()
-)
+SENTIMENT = SENTIMENT_EXPORT
 PUBLIC = None
 STAFF = {"lead", "engineer"}
 EVERYONE = {"lead", "engineer", "annotator"}
