@@ -3,7 +3,6 @@ round trips, idempotent re-import, diffs, and all-or-nothing imports."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

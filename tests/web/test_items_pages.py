@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -41,24 +37,16 @@ def app(request: pytest.FixtureRequest,
     if request.param == "postgresql":
         cluster = request.getfixturevalue("postgres_cluster")
         config["DATABASE_URL"] = cluster.new_database(name)
-    with ExitStack() as stack:
-        try:
-            import labelcheck.analysis.overview  # noqa: F401
-        except ImportError:  # written concurrently; these tests need only the item statistics
-            fake = types.ModuleType("labelcheck.analysis.overview")
-            fake.project_overview = lambda dataset, **_: {}  # type: ignore[attr-defined]
-            patch = stack.enter_context(pytest.MonkeyPatch.context())
-            patch.setitem(sys.modules, "labelcheck.analysis.overview", fake)
-        app = create_app(config, instance_path=instance)
-        db = app.extensions["labelcheck.db"]
-        for role in ("lead", "engineer", "annotator"):
-            create_user(db, f"{role}@example.com", PASSWORD, role)
-        client = app.test_client()
-        sign_in(client, "lead")
-        with SENTIMENT.open("rb") as handle:
-            response = client.post("/projects/new",
-                                   data={"name": "Sentiment", "file": (handle, "export.json")})
-        assert response.status_code == 302, response.data[:500]
+    app = create_app(config, instance_path=instance)
+    db = app.extensions["labelcheck.db"]
+    for role in ("lead", "engineer", "annotator"):
+        create_user(db, f"{role}@example.com", PASSWORD, role)
+    client = app.test_client()
+    sign_in(client, "lead")
+    with SENTIMENT.open("rb") as handle:
+        response = client.post("/projects/new",
+                               data={"name": "Sentiment", "file": (handle, "export.json")})
+    assert response.status_code == 302, response.data[:500]
     yield app
     db.dispose()
     if cluster is not None:
