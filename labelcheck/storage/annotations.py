@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, select, text, update
 
 from labelcheck import table as T
@@ -160,7 +161,9 @@ def bulk_insert_frame(conn: Connection, table_name: str, columns: Sequence[str],
         out[name] = column.astype("Int64") if name in _INTEGER_COLUMNS else column
     raw = conn.connection.driver_connection
     sql = f"COPY {table_name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '{_CSV_NULL}')"
-    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+    # The queued writer sends from a thread: pandas formats the next chunk while the
+    # server parses the last one (the server is the slower side; measured in bench.py).
+    with raw.cursor() as cursor, cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
         for lo in range(0, len(out), _CSV_CHUNK):
             copy.write(out.iloc[lo:lo + _CSV_CHUNK].to_csv(header=False, index=False, na_rep=_CSV_NULL))
 
@@ -287,31 +290,66 @@ def slice_columns(tasks: pd.DataFrame) -> list[str]:
         if name == T.TASK_ID:
             continue
         col = tasks[name].dropna()
-        if col.empty or not col.map(lambda v: isinstance(v, (str, int, float, bool, np.generic))).all():
+        if col.empty or not _all_scalars(col):
             continue
         if col.nunique() <= MAX_SLICE_VALUES:
             out.append(name)
     return out
 
 
+_SCALAR_KINDS = frozenset({"string", "integer", "floating", "mixed-integer-float", "boolean", "decimal"})
+
+
+def _all_scalars(col: pd.Series) -> bool:
+    """True when every value of ``col`` (no missing ones) is a str, number or bool;
+    pandas' C type inference decides most columns without a Python call per value."""
+    if col.dtype != object:
+        return col.dtype.kind in "biuf" or isinstance(col.dtype, pd.StringDtype)
+    if pd.api.types.infer_dtype(col, skipna=False) in _SCALAR_KINDS:
+        return True
+    return bool(col.map(lambda v: isinstance(v, (str, int, float, bool, np.generic))).all())
+
+
 def _item_data(tasks: pd.DataFrame) -> tuple[list[str], list[str], np.ndarray]:
+    """Each task's data as JSON text (keys sorted, missing values left out: the text of
+    ``json.dumps(record, sort_keys=True, default=str)``) and a 64-bit hash of it.
+
+    Built a column at a time: ``'"key": value'`` fragments joined with ``", "``; str and
+    number columns are encoded without a per-row dict (3x faster than dumping records at
+    a million rows)."""
     ids = tasks[T.TASK_ID].astype(str).tolist()
-    columns = [c for c in tasks.columns if c != T.TASK_ID]
-    records = tasks[columns].to_dict("records") if columns else [{} for _ in ids]
-    texts = [
-        json.dumps({k: _plain(v) for k, v in r.items() if not _missing(v)}, sort_keys=True, default=str)
-        for r in records
-    ]
+    n = len(ids)
+    body = np.full(n, "", dtype=object)
+    for name in sorted((c for c in tasks.columns if c != T.TASK_ID), key=str):
+        column = tasks[name]
+        present = ~column.isna().to_numpy()
+        if not present.any():
+            continue
+        fragment = np.full(n, "", dtype=object)
+        fragment[present] = json.dumps(str(name)) + ": " + _json_values(column[present])
+        sep = np.where((body != "") & present, ", ", "")
+        body = body + sep + fragment
+    texts = ("{" + body + "}").tolist()
     hashes = pd.util.hash_array(np.asarray(texts, dtype=object)).view(np.int64)
     return ids, texts, hashes
 
 
+def _json_values(column: pd.Series) -> npt.NDArray[np.object_]:
+    """``json.dumps`` of each (present) value of ``column``, vectorised for bool, int and
+    str columns."""
+    kind = column.dtype.kind
+    if kind == "b":
+        return np.where(column.to_numpy(dtype=bool), "true", "false").astype(object)
+    if kind in "iu":
+        return column.astype(str).to_numpy(dtype=object)
+    values = column.to_numpy(dtype=object)
+    if kind == "O" and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return np.asarray([json.dumps(v) for v in values], dtype=object)
+    return np.asarray([json.dumps(_plain(v), sort_keys=True, default=str) for v in values], dtype=object)
+
+
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def _upsert_items(conn: Connection, project_id: int, source_id: int, tasks: pd.DataFrame) -> tuple[int, int]:
@@ -354,7 +392,7 @@ def _write_item_meta(conn: Connection, project_id: int, tasks: pd.DataFrame, rep
         return
     long = (tasks[columns].set_axis(task_ids.to_numpy(), axis=0)
             .melt(ignore_index=False, var_name="key", value_name="value").dropna(subset=["value"]))
-    values = long["value"].map(lambda v: str(_plain(v))[:500]).to_numpy(dtype=object)
+    values = long["value"].astype(str).str.slice(0, 500).to_numpy(dtype=object)
     frame = pd.DataFrame({"task_id": long.index.to_numpy(dtype=object),
                           "key": long["key"].astype(str).to_numpy(dtype=object), "value": values})
     bulk_insert_frame(conn, "item_meta", ("task_id", "key", "value"), frame, {"project_id": project_id})

@@ -192,3 +192,93 @@ def test_any_table_round_trips(rows: list[tuple[str, str, object, bool]], tmp_pa
     # numbers come back as float; every statistic treats 2 and 2.0 as one label
     assert_same_table(expected, back)
     db.dispose()
+
+
+def _reference_item_json(record: dict[str, object]) -> str:
+    """What ``_item_data`` must produce: the record as ``json.dumps`` writes it."""
+    import json
+
+    def plain(v: object) -> object:
+        return v.item() if isinstance(v, np.generic) else v
+
+    def missing(v: object) -> bool:
+        return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+    return json.dumps({k: plain(v) for k, v in record.items() if not missing(v)},
+                      sort_keys=True, default=str)
+
+
+_cell = st.one_of(st.none(), st.text(max_size=8), st.integers(-10**6, 10**6),
+                  st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                  st.lists(st.integers(0, 3), max_size=2),
+                  st.dictionaries(st.sampled_from(["b", "a"]), st.integers(0, 3), max_size=2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_item_json_is_json_dumps_of_each_record(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 6))
+    kinds = data.draw(st.lists(st.sampled_from(["str", "int", "bool", "float", "mixed"]), min_size=0, max_size=4))
+    columns: dict[str, object] = {T.TASK_ID: [f"t{i}" for i in range(n)]}
+    for k, kind in enumerate(kinds):
+        name = data.draw(st.sampled_from(["text", "Zeta", "ä", 'q"uote', "n"])) + str(k)
+        if kind == "str":
+            columns[name] = data.draw(st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=n, max_size=n))
+        elif kind == "int":
+            columns[name] = np.asarray(data.draw(st.lists(st.integers(-99, 99), min_size=n, max_size=n)))
+        elif kind == "bool":
+            columns[name] = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        elif kind == "float":
+            columns[name] = np.asarray(data.draw(st.lists(st.floats(allow_nan=True), min_size=n, max_size=n)))
+        else:
+            columns[name] = pd.Series(data.draw(st.lists(_cell, min_size=n, max_size=n)), dtype=object)
+    tasks = pd.DataFrame(columns)
+    ids, texts, hashes = storage_annotations._item_data(tasks)
+    records = tasks.drop(columns=[T.TASK_ID]).to_dict("records") if kinds else [{}] * n
+    assert texts == [_reference_item_json(r) for r in records]
+    assert ids == [f"t{i}" for i in range(n)]
+    assert len(set(hashes.tolist())) == len(set(texts))
+
+
+def test_slice_columns_take_scalar_columns_with_few_values() -> None:
+    tasks = pd.DataFrame({
+        T.TASK_ID: ["a", "b", "c"],
+        "channel": ["email", None, "chat"],
+        "n": [1, 2, 1],
+        "mixed": pd.Series(["x", 2, 3.5], dtype=object),
+        "lists": pd.Series([[1], [2], None], dtype=object),
+        "empty": [None, None, None],
+    })
+    assert storage_annotations.slice_columns(tasks) == ["channel", "n", "mixed"]
+
+
+def test_migration_0002_keeps_rows_and_ties_annotations_to_their_sources_project(database_url: str) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from labelcheck.storage.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        db.upgrade("0001")
+        dataset = read_annotations(SENTIMENT)
+        project_id, source_id = new_project(db)
+        import_dataset(db, project_id, source_id, dataset)
+        db.upgrade()
+        assert count(db, Annotation, project_id) == len(dataset.annotations)
+        other_project, other_source = new_project(db)
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:  # source of another project
+            conn.execute(sa.insert(Annotation).values(
+                project_id=project_id, source_id=other_source, task_id="t", annotation_id="a",
+                annotator_id="x", field="f", ground_truth=False, row_hash=0))
+        with db.engine.begin() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        assert count(db, Annotation, project_id) == len(dataset.annotations)
+        db.upgrade()
+        with db.session() as session:  # deleting a source still deletes its rows
+            session.delete(session.get(DataSource, source_id))
+        assert count(db, Annotation, project_id) == 0
+    finally:
+        db.dispose()
