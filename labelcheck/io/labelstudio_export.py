@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -100,18 +100,49 @@ def _records(path_or_records: PathOrRecords, name: str, what: str) -> list[Any]:
 
 
 # --- JSON --------------------------------------------------------------------------------
+def iter_json_tasks(path: str | os.PathLike[str], name: str) -> Iterator[Any]:
+    """The tasks of a JSON export file one at a time, parsed as a stream (ijson's C
+    backend): memory holds one task, not the decoded file.  A syntax error raises
+    :class:`InvalidInput` naming the task it broke off in; the tasks before it have been
+    yielded."""
+    import ijson
+
+    row = 0
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head[:1] != b"[":
+            found = "an object" if head[:1] == b"{" else "something else"
+            raise InvalidInput(f'{name}: expected a list of tasks ([{{"id": ..., "data": {{...}}, '
+                               f'"annotations": [...]}}, ...]) at the top level, found {found}')
+        fh.seek(0)
+        if fh.read(3) != b"\xef\xbb\xbf":
+            fh.seek(0)
+        try:
+            for task in ijson.items(fh, "item", use_float=True):
+                row += 1
+                yield task
+        except ijson.JSONError as err:
+            message = f"not valid JSON after task {row}: {err}"
+            raise InvalidInput(f"{name}: {message}", [InputProblem(message, source=name)]) from err
+
+
 def read_labelstudio_json(
-    path_or_records: PathOrRecords,
+    path_or_records: PathOrRecords | Iterable[Any],
     *,
     source: str | None = None,
     strict: bool = False,
     fields: Any = None,
+    stream: bool = False,
 ) -> Dataset:
     """Read a Label Studio JSON export (a list of tasks) into a :class:`Dataset`.
 
     Parameters
     ----------
-    path_or_records : the export file, or its already-decoded list of tasks.
+    path_or_records : the export file, its already-decoded list of tasks, or any
+        iterable of tasks.
+    stream : parse the file as a stream (:func:`iter_json_tasks`) instead of decoding
+        it whole: the same table, with memory for one task at a time (the Label Studio
+        pull uses this).
     source : name used in the table's ``source`` column and in errors (default: the
         file's base name).
     strict : raise :class:`InvalidInput` listing every problem if there is any, instead
@@ -126,9 +157,16 @@ def read_labelstudio_json(
         1-based position of the task in the export list.
     """
     name = source_name(path_or_records, source)
-    tasks = _records(path_or_records, name, 'a list of tasks ([{"id": ..., "data": {...}, '
-                     '"annotations": [...]}, ...]) as Label Studio\'s JSON export writes')
-    col = Collector(name, fields, n_records=len(tasks))
+    tasks: Iterable[Any]
+    if stream and isinstance(path_or_records, (str, os.PathLike)):
+        tasks = iter_json_tasks(path_or_records, name)
+    elif isinstance(path_or_records, (str, os.PathLike, list, dict)):
+        tasks = _records(path_or_records, name, 'a list of tasks ([{"id": ..., "data": {...}, '
+                         '"annotations": [...]}, ...]) as Label Studio\'s JSON export writes')
+    else:
+        tasks = path_or_records
+    col = Collector(name, fields)
+    row = 0
     for row, task in enumerate(tasks, 1):
         if not isinstance(task, dict):
             col.problem(f"expected a task object, found {type(task).__name__}", row)
@@ -148,6 +186,7 @@ def read_labelstudio_json(
             continue
         for annotation in annotations:
             _read_annotation(col, annotation, row, task_id)
+    col.n_records = row
     return col.finish(strict=strict)
 
 
