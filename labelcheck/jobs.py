@@ -30,6 +30,24 @@ def make_huey() -> Huey:
 
 huey = make_huey()
 
+#: The app's SECRET_KEY, set by ``create_app`` and ``labelcheck worker``; jobs that
+#: decrypt a stored API key use it (it is never put in a job's arguments, which the
+#: queue stores in clear).
+_secret_key: str | None = None
+
+
+def set_secret_key(key: str) -> None:
+    global _secret_key
+    _secret_key = key
+
+
+def secret_key() -> str:
+    if _secret_key:
+        return _secret_key
+    from labelcheck.web.settings import default_instance_path, load_settings
+
+    return str(load_settings(default_instance_path())["SECRET_KEY"])
+
 
 @lru_cache(maxsize=8)
 def database(url: str) -> Database:
@@ -50,6 +68,22 @@ def import_upload(database_url: str, run_id: int, path: str, file_format: str | 
         else:
             pipeline.update_run(db, analysis_run_id, status="failed", progress=1.0,
                                 message="not run: the import failed")
+    return outcome
+
+
+@huey.task()
+def sync_labelstudio(database_url: str, run_id: int, analysis_run_id: int | None, n_boot: int,
+                     confidence: float) -> dict[str, Any]:
+    from labelcheck import pipeline
+
+    db = database(database_url)
+    outcome = pipeline.run_sync(db, run_id, secret_key())
+    if analysis_run_id is not None:
+        if outcome.get("ok"):
+            pipeline.run_analysis(db, analysis_run_id, n_boot=n_boot, confidence=confidence)
+        else:
+            pipeline.update_run(db, analysis_run_id, status="failed", progress=1.0,
+                                message="not run: the sync failed")
     return outcome
 
 

@@ -91,6 +91,97 @@ def run_import(db: Database, run_id: int, path: str, file_format: str | None = N
     return {"ok": True, "snapshot": counts.snapshot, "changed": counts.changed}
 
 
+def labelstudio_connection(db: Database, source_id: int, secret_key: str) -> Any:
+    """The :class:`~labelcheck.labelstudio.LabelStudioConnection` of a ``labelstudio``
+    data source, its key decrypted with ``secret_key``."""
+    from labelcheck.labelstudio import LabelStudioConnection
+    from labelcheck.storage.secrets import SecretBox
+
+    with db.session() as session:
+        source = session.get(DataSource, source_id)
+        if source is None or source.kind != "labelstudio":
+            raise LabelcheckError(f"data source {source_id} is not a Label Studio connection")
+        settings = dict(source.settings or {})
+        token = source.secret
+    if not token:
+        raise LabelcheckError("this Label Studio connection has no API key; enter one on its settings page")
+    return LabelStudioConnection(str(settings["base_url"]), int(settings["project_id"]),
+                                 SecretBox(secret_key).decrypt(token))
+
+
+def run_sync(db: Database, run_id: int, secret_key: str, *, workdir: str | None = None) -> dict[str, Any]:
+    """Pull the run's Label Studio source (see :func:`labelcheck.labelstudio.pull_project`)
+    and import it: new, changed and deleted annotations are applied in one transaction,
+    so an interrupted sync leaves the previous snapshot whole.  The run log gets the
+    pull method, timings, counts and every skipped annotation's reason."""
+    from labelcheck.labelstudio import ConnectionProblem, pull_project
+
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise LabelcheckError(f"run {run_id} does not exist")
+        project_id, source_id = run.project_id, run.source_id
+        snapshot_before = session.get(Project, project_id).snapshot  # type: ignore[union-attr]
+        source = session.get(DataSource, source_id)
+        overrides = dict((source.settings or {}).get("field_overrides") or {})  # type: ignore[union-attr]
+    update_run(db, run_id, status="running", started_at=_now(), progress=0.02,
+               message="connecting to Label Studio", snapshot_before=snapshot_before)
+
+    def progress(fraction: float, message: str) -> None:
+        update_run(db, run_id, progress=0.02 + 0.6 * fraction, message=message)
+
+    try:
+        connection = labelstudio_connection(db, source_id, secret_key)  # type: ignore[arg-type]
+        pulled = pull_project(connection, overrides=overrides, workdir=workdir, progress=progress)
+        dataset = pulled.dataset
+        problems = [p.to_dict() for p in dataset.report.problems]
+        update_run(db, run_id, progress=0.65, message=f"importing {len(dataset.annotations)} rows",
+                   problems=problems[:MAX_STORED_PROBLEMS], n_problems=len(problems))
+        counts = import_dataset(db, project_id, source_id, dataset,  # type: ignore[arg-type]
+                                annotator_emails=pulled.annotator_emails)
+    except (ConnectionProblem, LabelcheckError) as error:
+        problems = [p.to_dict() for p in getattr(error, "problems", [])]
+        update_run(db, run_id, status="failed", finished_at=_now(), progress=1.0,
+                   message=str(error).splitlines()[0], snapshot_after=snapshot_before,
+                   **({"problems": problems[:MAX_STORED_PROBLEMS], "n_problems": len(problems)}
+                      if problems else {}))
+        return {"ok": False, "error": str(error), "kind": getattr(error, "kind", None)}
+    except Exception as error:
+        update_run(db, run_id, status="failed", finished_at=_now(), progress=1.0,
+                   message=f"sync failed: {type(error).__name__}: {error}", snapshot_after=snapshot_before)
+        traceback.print_exc()
+        raise
+    report = dataset.report
+    skipped = {"cancelled": report.n_cancelled, "problems": len(report.problems)}
+    summary = counts.to_dict() | {
+        "rows_read": report.n_rows, "cancelled": report.n_cancelled,
+        "ground_truth_flags": report.n_ground_truth, "problems": len(report.problems),
+        "skipped": skipped, "pull": pulled.log(),
+    }
+    with db.session() as session:
+        source = session.get(DataSource, source_id)
+        settings = dict(source.settings or {})  # type: ignore[union-attr]
+        settings["last_sync"] = {"run_id": run_id, "finished_at": _now().isoformat(),
+                                 "project_title": pulled.project.title}
+        settings["label_config"] = pulled.project.label_config
+        source.settings = settings  # type: ignore[union-attr]
+    verb = "synced" if counts.changed else "nothing changed"
+    skipped_text = f", {report.n_cancelled} cancelled skipped" if report.n_cancelled else ""
+    update_run(db, run_id, status="succeeded", finished_at=_now(), progress=1.0, counts=summary,
+               snapshot_after=counts.snapshot,
+               message=f"{verb} ({pulled.method.replace('_', ' ')}): {counts.added} added, "
+                       f"{counts.updated} updated, {counts.removed} removed, {counts.unchanged} unchanged"
+                       f"{skipped_text}" + (f"; {len(pulled.warnings)} warning(s)" if pulled.warnings else ""))
+    if pulled.warnings:
+        with db.session() as session:
+            run = session.get(Run, run_id)
+            warnings = [{"message": w, "source": "Label Studio", "source_row": None, "task_id": None,
+                         "annotation_id": None, "field": None} for w in pulled.warnings]
+            run.problems = [*warnings, *(run.problems or [])]  # type: ignore[union-attr]
+            run.n_problems = (run.n_problems or 0) + len(warnings)  # type: ignore[union-attr]
+    return {"ok": True, "snapshot": counts.snapshot, "changed": counts.changed}
+
+
 def needs_analysis(db: Database, project_id: int) -> bool:
     with db.session() as session:
         snapshot = session.execute(select(Project.snapshot).where(Project.id == project_id)).scalar_one()

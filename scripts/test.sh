@@ -43,4 +43,10 @@ elif [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   echo "test.sh: running as root without a 'postgres' system user to run PostgreSQL as;" \
        "PostgreSQL tests will not run" >&2
 fi
+# Label Studio integration tests: the server in its own virtualenv in a cache folder
+# outside the checkout (once per machine, ~1 GB, a few minutes); tests/conftest.py starts
+# it per session on a free loopback port.
+if ! bash scripts/install_label_studio.sh >/dev/null; then
+  echo "test.sh: could not install Label Studio; its integration tests will not run" >&2
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -595,8 +595,10 @@ def worker(instance: Path | None, workers: int) -> None:
     """Run background jobs (imports, analyses) from the queue until Ctrl-C or SIGTERM."""
     import logging
 
-    path, _settings = instance_settings(instance, export=True)
-    from labelcheck.jobs import huey
+    path, settings = instance_settings(instance, export=True)
+    from labelcheck.jobs import huey, set_secret_key
+
+    set_secret_key(str(settings["SECRET_KEY"]))
 
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("[%(asctime)s] worker %(levelname)s: %(message)s"))

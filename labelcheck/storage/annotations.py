@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -199,12 +199,15 @@ def import_dataset(
     dataset: T.Dataset,
     *,
     progress: Progress = _noop,
+    annotator_emails: Mapping[str, str] | None = None,
 ) -> ImportCounts:
     """Replace data source ``source_id``'s rows in project ``project_id`` with
     ``dataset``'s, in one transaction, writing only what changed.
 
     Returns the counts of added, updated, removed and unchanged annotation rows and of
     new or changed items; the project's ``snapshot`` increases when anything changed.
+    ``annotator_emails`` (``{annotator id: e-mail}``, e.g. Label Studio's users) sets
+    the annotators' e-mails; an annotator missing from it keeps the stored one.
     """
     counts = ImportCounts()
     progress(0.05, "preparing rows")
@@ -239,7 +242,7 @@ def import_dataset(
         progress(0.75, "writing items")
         counts.items_added, counts.items_updated = _upsert_items(conn, project_id, source_id, dataset.tasks)
         _upsert_fields(conn, project_id, dataset.fields)
-        _upsert_annotators(conn, project_id, new["annotator_id"].unique())
+        _upsert_annotators(conn, project_id, new["annotator_id"].unique(), annotator_emails or {})
         content_hash = hashlib.sha256(np.sort(new["row_hash"].to_numpy()).tobytes()).hexdigest()
         counts.changed = bool(counts.added or counts.updated or counts.removed
                               or counts.items_added or counts.items_updated)
@@ -413,15 +416,21 @@ def _upsert_fields(conn: Connection, project_id: int, fields: Any) -> None:
                 project_id=project_id, name=spec.name, position=len(stored) + position, **values))
 
 
-def _upsert_annotators(conn: Connection, project_id: int, annotator_ids: np.ndarray) -> None:
-    stored = set(conn.execute(
-        select(Annotator.annotator_id).where(Annotator.project_id == project_id)).scalars())
+def _upsert_annotators(conn: Connection, project_id: int, annotator_ids: np.ndarray,
+                       emails: Mapping[str, str]) -> None:
+    stored = dict(conn.execute(
+        select(Annotator.annotator_id, Annotator.email).where(Annotator.project_id == project_id)).all())
     missing = [str(a) for a in annotator_ids if str(a) not in stored]
     if missing:
         conn.execute(Annotator.__table__.insert(), [
-            {"project_id": project_id, "annotator_id": a, "email": a if "@" in a else None}
+            {"project_id": project_id, "annotator_id": a,
+             "email": emails.get(a) or (a if "@" in a else None)}
             for a in missing
         ])
+    changed = [{"p": project_id, "a": a, "e": e} for a, e in emails.items()
+               if a in stored and e and stored[a] != e]
+    if changed:
+        conn.execute(text("UPDATE annotator SET email = :e WHERE project_id = :p AND annotator_id = :a"), changed)
 
 
 # --- load ---------------------------------------------------------------------------

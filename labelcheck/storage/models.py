@@ -105,6 +105,10 @@ class DataSource(Base):
     name: Mapped[str] = mapped_column(String(300))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # a Label Studio API key, encrypted (labelcheck.storage.secrets); never in settings
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # SHA-256 of the webhook's shared secret
+    webhook_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     project: Mapped[Project] = relationship(back_populates="sources")
 

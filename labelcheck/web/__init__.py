@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Pat
     from labelcheck import jobs
 
     jobs.huey.immediate = bool(settings["JOBS_IMMEDIATE"])
+    jobs.set_secret_key(str(settings["SECRET_KEY"]))
 
     from labelcheck.web.access import login_manager, load_user
 
@@ -49,11 +50,12 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Pat
     login_manager.user_loader(load_user)
     csrf.init_app(app)
 
-    from labelcheck.web import assets, auth, items, projects
+    from labelcheck.web import assets, auth, items, labelstudio, projects
     from labelcheck.web.errors import register_error_handlers
 
-    for module in (auth, projects, items, assets):
+    for module in (auth, projects, labelstudio, items, assets):
         app.register_blueprint(module.blueprint)
+    csrf.exempt(labelstudio.webhook)  # Label Studio calls it with a shared secret header
     register_error_handlers(app)
 
     @app.context_processor

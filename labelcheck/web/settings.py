@@ -31,6 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOOTSTRAP_RESAMPLES", 1000, "Bootstrap resamples for confidence intervals computed by the analysis job."),
     Setting("CONFIDENCE", 0.95, "Confidence level of the intervals on the pages."),
     Setting("ITEMS_PER_PAGE", 50, "Rows per page in the item browser."),
+    Setting("PUBLIC_URL", "", "The address Label Studio calls webhooks at (e.g. https://labelcheck.example.org). Default: the address the lead's browser uses."),
 )
 _TYPES = {name: type(s.default) for s in SETTINGS for name in [s.name] if s.default is not None}
 

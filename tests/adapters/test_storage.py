@@ -262,11 +262,26 @@ def test_migration_0002_keeps_rows_and_ties_annotations_to_their_sources_project
     try:
         db.upgrade("0001")
         dataset = read_annotations(SENTIMENT)
-        project_id, source_id = new_project(db)
+        with db.engine.begin() as conn:  # the 0001 schema, without the ORM of today's models
+            project_id = conn.execute(sa.text(
+                "INSERT INTO project (name, description, snapshot, snapshot_hash, target_alpha, created_at) "
+                "VALUES ('p', '', 0, '', 0.8, CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+            source_id = conn.execute(sa.text(
+                "INSERT INTO data_source (project_id, kind, name, settings, created_at) "
+                "VALUES (:p, 'upload', 'export.json', '{}', CURRENT_TIMESTAMP) RETURNING id"),
+                {"p": project_id}).scalar_one()
         import_dataset(db, project_id, source_id, dataset)
-        db.upgrade()
+        db.upgrade("0002")
         assert count(db, Annotation, project_id) == len(dataset.annotations)
-        other_project, other_source = new_project(db)
+        with db.engine.begin() as conn:
+            other_source = conn.execute(sa.text(
+                "INSERT INTO data_source (project_id, kind, name, settings, created_at) VALUES "
+                "(:p, 'upload', 'b.json', '{}', CURRENT_TIMESTAMP) RETURNING id"), {"p": project_id + 0}).scalar_one()
+            other_project = conn.execute(sa.text(
+                "INSERT INTO project (name, description, snapshot, snapshot_hash, target_alpha, created_at) "
+                "VALUES ('q', '', 0, '', 0.8, CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+            conn.execute(sa.text("UPDATE data_source SET project_id = :q WHERE id = :s"),
+                         {"q": other_project, "s": other_source})
         with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:  # source of another project
             conn.execute(sa.insert(Annotation).values(
                 project_id=project_id, source_id=other_source, task_id="t", annotation_id="a",
@@ -277,6 +292,7 @@ def test_migration_0002_keeps_rows_and_ties_annotations_to_their_sources_project
             command.downgrade(config, "0001")
         assert count(db, Annotation, project_id) == len(dataset.annotations)
         db.upgrade()
+        other_project, other_source = new_project(db)
         with db.session() as session:  # deleting a source still deletes its rows
             session.delete(session.get(DataSource, source_id))
         assert count(db, Annotation, project_id) == 0

@@ -19,12 +19,14 @@ from tests.support import SENTIMENT_EXPORT
 
 SENTIMENT = SENTIMENT_EXPORT
 PUBLIC = None
+#: no session needed, but a shared secret header: refused (403) without it, to everyone
+SHARED_SECRET = "shared secret"
 STAFF = {"lead", "engineer"}
 EVERYONE = {"lead", "engineer", "annotator"}
 LEAD = {"lead"}
 
 #: endpoint -> roles allowed (None: public)
-EXPECTED: dict[str, set[str] | None] = {
+EXPECTED: dict[str, set[str] | str | None] = {
     "static": PUBLIC,
     "assets.plotly": PUBLIC,
     "auth.login": PUBLIC,
@@ -37,6 +39,12 @@ EXPECTED: dict[str, set[str] | None] = {
     "projects.runs": STAFF,
     "projects.analyse": LEAD,
     "projects.overview": STAFF,
+    "labelstudio.new": LEAD,
+    "labelstudio.settings": LEAD,
+    "labelstudio.fields": LEAD,
+    "labelstudio.sync": LEAD,
+    "labelstudio.webhook_setup": LEAD,
+    "labelstudio.webhook": SHARED_SECRET,
     "items.browse": STAFF,
     "items.item": STAFF,
 }
@@ -90,6 +98,9 @@ def test_every_route_is_in_the_table_and_declares_its_roles(app: Flask) -> None:
     for endpoint in endpoints - {"static"}:
         declared = _view_roles(app, endpoint)
         expected = EXPECTED[endpoint]
+        if expected == SHARED_SECRET:
+            assert declared is None, endpoint
+            continue
         assert declared == (None if expected is None else frozenset(expected)), endpoint
 
 
@@ -104,7 +115,9 @@ def test_each_role_gets_exactly_the_routes_it_may_open(app: Flask, role: str) ->
         response = client.open(url, method=method)
         allowed = EXPECTED[endpoint]
         where = f"{role} {method} {url} ({endpoint}) -> {response.status_code}"
-        if allowed is None:
+        if allowed == SHARED_SECRET:
+            assert response.status_code == 403, where
+        elif allowed is None:
             assert response.status_code in (200, 302), where
         elif role == "anonymous":
             assert response.status_code == 302 and "/login" in response.headers["Location"], where
