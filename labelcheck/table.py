@@ -446,6 +446,8 @@ def encode(
     frame, field_name = select_field(annotations, field)
     # One factorize of the labels: code -1 marks a missing label, and every per-level
     # conversion below works on the (few) distinct labels, never row by row.
+    raw_codes: npt.NDArray[np.int64]
+    uniques: npt.NDArray[Any]
     raw_codes, uniques = pd.factorize(frame[LABEL].to_numpy(), sort=False)
     uniques = np.asarray(uniques, dtype=object)
     present = raw_codes >= 0
@@ -503,7 +505,7 @@ def encode(
         cats = pd.Index(uniques[order], dtype=object)
     codes = np.asarray(remap, dtype=np.intp)[raw_codes]
 
-    task_col = frame[TASK_ID].to_numpy()
+    task_col: npt.NDArray[Any] = frame[TASK_ID].to_numpy()
     if len(all_rows) != len(frame):
         task_col = task_col[all_rows]
     task_codes, task_uniques = pd.factorize(task_col, sort=False)

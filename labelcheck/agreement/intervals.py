@@ -236,7 +236,9 @@ def bootstrap_tasks(
         # over n equiprobable cells, much faster to draw for large n
         drawn = rng.integers(0, n_tasks, size=(b, n_tasks))
         drawn += (np.arange(b) * n_tasks)[:, None]
-        w = np.bincount(drawn.ravel(), minlength=b * n_tasks).reshape(b, n_tasks)
+        w: npt.NDArray[np.int64] = (
+            np.bincount(drawn.ravel(), minlength=b * n_tasks).reshape(b, n_tasks)
+        )
         reps.append(np.asarray(statistic(w), dtype=np.float64))
         remaining -= b
     replicates = np.concatenate(reps)

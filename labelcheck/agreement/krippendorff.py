@@ -507,8 +507,8 @@ class _UnitModel:
             num_e = n_tot**2 - np.sum(n_c**2, axis=1)
         elif self.level == "interval":
             z = self._scores(self.n_c)
-            s1 = np.asarray(self.counts @ z).ravel()
-            s2 = np.asarray(self.counts @ (z * z)).ravel()
+            s1: npt.NDArray[Any] = np.asarray(self.counts @ z).ravel()
+            s2: npt.NDArray[Any] = np.asarray(self.counts @ (z * z)).ravel()
             num_o = w @ ((2.0 * self.m * s2 - 2.0 * s1**2) * inv)
             num_e = _squared_de(n_c, np.broadcast_to(z, n_c.shape))
         else:

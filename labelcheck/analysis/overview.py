@@ -553,6 +553,8 @@ def _row_ids(counts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.N
     """``(inverse, unique_rows)`` of a count matrix: a mixed-radix key per row when it
     fits in 63 bits, else ``np.unique(axis=0)``."""
     k = counts.shape[1]
+    inverse: npt.NDArray[np.signedinteger[Any]]
+    uniques: npt.NDArray[np.signedinteger[Any]]
     base = int(counts.max()) + 1 if counts.size else 1
     if k * math.log2(max(base, 2)) < 62:
         keys = counts.astype(np.int64) @ (base ** np.arange(k, dtype=np.int64))

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from labelcheck.consensus._responses import ConsensusInput, FloatArray, Responses, as_coded
@@ -145,7 +146,7 @@ def majority_vote(
     )
 
 
-def agreement_with(resp: Responses, codes: np.ndarray) -> FloatArray:
+def agreement_with(resp: Responses, codes: npt.NDArray[Any]) -> FloatArray:
     """Per annotator, the share of their answers on resolved items that equal the
     item's consensus code (NaN for an annotator with no answer on a resolved item)."""
     on_resolved = codes[resp.task] >= 0
@@ -160,8 +161,8 @@ def agreement_with(resp: Responses, codes: np.ndarray) -> FloatArray:
 def _reliability_weights(
     resp: Responses,
     reliability: Mapping[Any, float] | pd.Series | None,
-    first: np.ndarray,
-    is_tie: np.ndarray,
+    first: npt.NDArray[Any],
+    is_tie: npt.NDArray[Any],
 ) -> tuple[FloatArray, str]:
     ids = resp.coded.annotator_ids
     if reliability is not None:

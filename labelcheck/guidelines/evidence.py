@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from labelcheck.errors import InvalidInput, name_list
@@ -130,7 +131,7 @@ def _annotators(co: Coincidences, a: int, b: int) -> list[dict[str, Any]]:
     n_ann = co.annotator_ids.size
     cons, lab, who = co.consensus, co.label, co.annotator
 
-    def per(mask: np.ndarray) -> np.ndarray:
+    def per(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
         return np.bincount(who[mask], minlength=n_ann).astype(np.float64)
 
     n_a, n_b = per(cons == a), per(cons == b)

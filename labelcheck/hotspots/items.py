@@ -29,7 +29,7 @@ Machine Learning (ICML 1995), 150-157.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -73,7 +73,7 @@ def item_disagreement(
     winner = pat.argmax(axis=1)
     tie = top2[:, 0] == top2[:, 1]
     cats = np.asarray([co.category(c) for c in range(co.n_categories)], dtype=object)
-    majority = np.where(tie, None, cats[winner])
+    majority = np.where(tie, cast(Any, None), cats[winner])
     up = co.unit_pattern
     frame = pd.DataFrame({
         TASK_ID: np.asarray(co.coded.task_ids[co.unit_task], dtype=object).astype(str),
@@ -89,7 +89,8 @@ def item_disagreement(
         post = _posterior(co, posterior)[co.unit_task]
         frame["posterior_uncertainty"] = 1.0 - post.max(axis=1)
     order = np.lexsort((frame[TASK_ID].to_numpy(), frame["agreement"].to_numpy()))
-    return frame.iloc[order].reset_index(drop=True)
+    ranked: pd.DataFrame = frame.iloc[order].reset_index(drop=True)
+    return ranked
 
 
 def _posterior(co: Coincidences, posterior: Any) -> npt.NDArray[np.float64]:

@@ -59,7 +59,7 @@ def peers(co: Coincidences, excluded: npt.NDArray[np.bool_] | None = None) -> Pe
     label = co.label
     if excluded is None or not excluded.any():
         patterns, rows = co.patterns, co.pattern
-        inside = np.ones(co.n_values, dtype=bool)
+        inside: npt.NDArray[np.bool_] = np.ones(co.n_values, dtype=bool)
     else:
         k = co.n_categories
         keep = ~excluded

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 Kind = Literal["label_pair", "annotator", "annotator_bias", "slice", "period", "item"]
 KINDS: tuple[str, ...] = ("label_pair", "annotator", "annotator_bias", "slice", "period", "item")
@@ -168,7 +169,7 @@ def make_hotspot(
     )
 
 
-def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+def benjamini_hochberg(p_values: Sequence[float] | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     r"""Benjamini-Hochberg adjusted p-values (q-values), in the input order.
 
     .. math:: q_{(i)} = \min_{j \ge i} \min\Big(1, \frac{m}{j} p_{(j)}\Big)

@@ -34,6 +34,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from labelcheck.agreement.breakdown import _slice_column, _slice_values
@@ -123,7 +124,7 @@ def slice_agreement(
 
 
 def _slice_rows(
-    co: Coincidences, column: str, values: np.ndarray, order: list[Any],
+    co: Coincidences, column: str, values: npt.NDArray[Any], order: list[Any],
     min_items: int, confidence: float,
 ) -> pd.DataFrame:
     interval = Interval(confidence=confidence)
@@ -146,7 +147,9 @@ def _slice_rows(
     return frame
 
 
-def task_values(co: Coincidences, tasks: pd.DataFrame, column: str) -> tuple[np.ndarray, list[Any]]:
+def task_values(
+    co: Coincidences, tasks: pd.DataFrame, column: str,
+) -> tuple[npt.NDArray[Any], list[Any]]:
     """The slice value of every task of ``co.coded`` (by position in ``task_ids``) and
     the distinct values in display order, as :func:`by_slice` assigns them (quintile
     labels for numeric columns with many values; missing as None, last)."""
@@ -163,7 +166,9 @@ def task_values(co: Coincidences, tasks: pd.DataFrame, column: str) -> tuple[np.
     return np.asarray(values, dtype=object), order
 
 
-def _against_rest(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _against_rest(
+    frame: pd.DataFrame,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Each part's alpha against the task-weighted mean of the other parts."""
     value = frame["agreement"].to_numpy(dtype=float)
     se = frame["se"].to_numpy(dtype=float)
@@ -230,7 +235,7 @@ def slice_hotspots(
     return out, skipped
 
 
-def _same(values: np.ndarray, value: Any) -> np.ndarray:
+def _same(values: npt.NDArray[Any], value: Any) -> npt.NDArray[np.bool_]:
     if value is None:
         return np.asarray(pd.isna(values), dtype=bool)
     return np.asarray(values == value, dtype=bool)

@@ -157,7 +157,7 @@ def read_long_table(
                   "lead_time is not a number of seconds (row kept)", values=frame[LEAD_TIME])
         frame[LEAD_TIME] = numbers.astype(float)
     if GROUND_TRUTH in frame.columns and frame[GROUND_TRUTH].dtype != bool:
-        frame[GROUND_TRUTH] = frame[GROUND_TRUTH].astype(str).str.strip().str.lower().isin(_TRUE_STRINGS)  # type: ignore[misc]
+        frame[GROUND_TRUTH] = frame[GROUND_TRUTH].astype(str).str.strip().str.lower().isin(_TRUE_STRINGS)  # type: ignore[misc, unused-ignore]
 
     frame[SOURCE] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), pd.Index([name]))
     frame[SOURCE_ROW] = rows
@@ -227,7 +227,8 @@ def _read_csv_pyarrow(text: str, sep: str) -> pd.DataFrame:
             quoted_strings_can_be_null=True,
         ),
     )
-    return table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _as_id_strings(col: pd.Series) -> pd.Series:
