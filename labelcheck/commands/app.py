@@ -443,11 +443,42 @@ def demo(instance: Path | None, reset: bool) -> None:
     project_id = load_file(database, project, export, "labelstudio-json", settings=settings,
                            description=description, user_id=lead_id, skip_unchanged=True)
     _name_annotators(database, project_id, people)
+    _demo_guideline(database, project_id, lead_id)
     elapsed = time.monotonic() - started
     click.echo(f"demo ready in {redacted(settings['DATABASE_URL'])} ({elapsed:.1f} s)")
     click.echo(f"demo sign-in (password kept in {path / DEMO_PASSWORD_FILE}):")
     for role, email, _ in accounts:
         click.echo(f"  {role:<10} {email:<40} {password}")
+
+
+#: The demo guideline's versions: file, publication time, change note, labels it is about.
+DEMO_GUIDELINE = (
+    ("guideline_v1.md", "2025-02-28T17:00:00+00:00", "First version.", ()),
+    ("guideline_v2.md", "2025-04-01T09:00:00+00:00",
+     "Billing and Refund told apart by what the customer asks for, not by whether money is mentioned.",
+     ("Billing", "Refund")),
+)
+
+
+def _demo_guideline(database: Any, project_id: int, lead_id: int | None) -> None:
+    """Publish the demo's two guideline versions (once), at their historical times, with
+    the revision's example tickets: refund requests that mention a charge."""
+    import csv
+    from datetime import datetime
+
+    from labelcheck.storage import guidelines as store
+
+    if store.versions(database, project_id):
+        return
+    with open(DEMO_DIR / "truth.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    examples = [r["task_id"] for r in rows if r["intent"] == "Refund" and r["mentions_charge"] == "1"][:2]
+    examples += [r["task_id"] for r in rows if r["intent"] == "Billing" and r["mentions_charge"] == "1"][:1]
+    for number, (name, at, note, labels) in enumerate(DEMO_GUIDELINE, 1):
+        store.save_draft(database, project_id, lead_id, body=(DEMO_DIR / name).read_text(encoding="utf-8"),
+                         note=note, targeted_labels=list(labels),
+                         example_task_ids=examples if number > 1 else [])
+        store.publish_draft(database, project_id, lead_id, created_at=datetime.fromisoformat(at))
 
 
 # --- serve, worker ------------------------------------------------------------------

@@ -2,48 +2,20 @@
 shown to annotators before labeling when ``show_instruction`` is on), then read it back.
 
 Label Studio keeps ``<script>`` in instructions and rewrites the HTML on save, so the
-HTML is sanitised here (an allow-list, :func:`sanitise_html`) and the read-back is
+HTML is sanitised here (the allow-list of :func:`labelcheck.rendering.sanitise_html`) and the read-back is
 compared on its text, not byte for byte.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import nh3
-
 from labelcheck.labelstudio.client import LabelStudioConnection, explain, make_client, with_retries
+from labelcheck.rendering import html_text, sanitise_html
 
-#: Tags a guideline may use: text, lists, tables, images by URL, links, code.
-ALLOWED_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p",
-    "pre", "s", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
-    "th", "thead", "tr", "u", "ul",
-})
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan", "align"}, "th": {"colspan", "rowspan", "align"},
-    "ol": {"start"}, "code": {"class"}, "span": {"class"}, "div": {"class"},
-}
-
-
-def sanitise_html(html: str) -> str:
-    """``html`` with everything outside the allow-list removed (scripts, event handlers,
-    ``javascript:`` URLs, styles), by nh3 (ammonia)."""
-    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
-
-
-def html_text(html: str) -> str:
-    """The text of ``html``, whitespace collapsed: what a reader sees, to compare a
-    read-back with what was sent."""
-    text = nh3.clean(html, tags=set())
-    text = re.sub(r"&nbsp;|\s+", " ", text)
-    return text.strip()
+__all__ = ["PublishResult", "html_text", "publish_instructions", "sanitise_html"]
 
 
 @dataclass

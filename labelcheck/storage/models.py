@@ -277,3 +277,74 @@ class ItemStat(Base):
     entropy: Mapped[float] = mapped_column(Float)
     majority_label: Mapped[str | None] = mapped_column(Text, nullable=True)
     majority_share: Mapped[float] = mapped_column(Float)
+
+
+class GuidelineVersion(Base):
+    """One published version of a project's guideline: immutable once written (the app
+    never updates a row; a correction is a new version)."""
+
+    __tablename__ = "guideline_version"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)  # markdown
+    note: Mapped[str] = mapped_column(Text, default="")  # the change note
+    # labels the revision is about (for "did it work?"), the suggestions it accepted and
+    # the example items attached to the change
+    targeted_labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    accepted_suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    example_task_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GuidelineDraft(Base):
+    """The lead's unpublished edit of a project's guideline (one per project)."""
+
+    __tablename__ = "guideline_draft"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    targeted_labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    accepted_suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    example_task_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GuidelineAck(Base):
+    """A user's acknowledgement of having read a guideline version."""
+
+    __tablename__ = "guideline_ack"
+    __table_args__ = (UniqueConstraint("user_id", "version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_version.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    acknowledged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GuidelinePublication(Base):
+    """A version written to a Label Studio project's instructions."""
+
+    __tablename__ = "guideline_publication"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_version.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_source.id", ondelete="SET NULL"), nullable=True
+    )
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str] = mapped_column(Text, default="")
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
