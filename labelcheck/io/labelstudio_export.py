@@ -88,7 +88,7 @@ def load_json(path: str | os.PathLike[str], name: str) -> Any:
         raise InvalidInput(f"{name}: {message}", [InputProblem(message, source=name)]) from err
 
 
-def _records(path_or_records: PathOrRecords, name: str, what: str) -> list[Any]:
+def _records(path_or_records: PathOrRecords | dict[Any, Any], name: str, what: str) -> list[Any]:
     if isinstance(path_or_records, (str, os.PathLike)):
         data = load_json(path_or_records, name)
     else:
