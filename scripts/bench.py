@@ -7,6 +7,7 @@ Usage::
     .venv/bin/python scripts/bench.py                       # 10k, 100k, 1M annotations
     .venv/bin/python scripts/bench.py --sizes 10k,1M,10M --repeats 3 --json bench.json
     .venv/bin/python scripts/bench.py --profile --check
+    .venv/bin/python scripts/bench.py --labelstudio 20k      # pull vs Label Studio export
 
 Every figure is the best of ``--repeats`` wall-clock runs (``time.perf_counter``); a
 route whose first run takes longer than ``--slow`` seconds is run once.  Ratios are
@@ -788,6 +789,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--app", metavar="SIZE",
                    help="only the app benchmarks (scripts/bench_app.py): storage in/out on SQLite and "
                         "PostgreSQL and page p95, at SIZE annotations (e.g. 1M)")
+    p.add_argument("--labelstudio", metavar="N_TASKS", nargs="?", const="20k",
+                   help="only the Label Studio benchmark (scripts/bench_labelstudio.py): pull_project against "
+                        "Label Studio's own export on a real server seeded with N_TASKS tasks x 3 "
+                        "annotations (default 20k)")
     p.add_argument("--_child-memory", nargs=2, metavar=("ROUTE", "PARQUET"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -798,6 +803,12 @@ def main(argv: list[str] | None = None) -> int:
         import bench_app
 
         return bench_app.main([str(parse_size(args.app))] + (["--json", args.json] if args.json else []))
+    if args.labelstudio:
+        import bench_labelstudio
+
+        return bench_labelstudio.main([str(parse_size(args.labelstudio))]
+                                      + (["--json", args.json] if args.json else [])
+                                      + (["--check"] if args.check else []))
 
     args.size_list = sorted(parse_size(s) for s in args.sizes.split(",") if s.strip())
     args._irrcac_per_row = 0.0

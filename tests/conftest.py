@@ -16,6 +16,7 @@ from tests.support import skip_or_fail
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+    from tests.support.label_studio import LabelStudioServer
     from tests.support.postgres import PostgresCluster
 
 
@@ -81,7 +82,7 @@ def ordinal_near_misses() -> pd.DataFrame:
     return from_matrix([[1, 2, 3, 4, 5], [1, 3, 3, 5, 5], [2, 2, 4, 4, 5]])
 
 
-# -- real servers: PostgreSQL, browser (tests/support) ---------------------------------
+# -- real servers: PostgreSQL, browser, Label Studio (tests/support) -------------------
 # Missing binaries skip these fixtures locally and fail them under CI=true.
 
 
@@ -143,3 +144,32 @@ def page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def label_studio() -> Iterator[LabelStudioServer]:
+    """A throwaway Label Studio server (fresh data dir, known admin and legacy token) on a
+    free loopback port, shared by the session; installed once per machine if missing."""
+    from tests.support.label_studio import LabelStudioError, LabelStudioServer, LabelStudioUnavailable
+
+    server = LabelStudioServer()
+    try:
+        server.start()
+    except (LabelStudioUnavailable, LabelStudioError) as exc:
+        skip_or_fail(f"Label Studio cannot be started: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ls_small_project(label_studio: LabelStudioServer) -> tuple[int, list[int]]:
+    """``(project_id, annotator_ids)``: 60 seeded tasks, each annotated by the same 3
+    annotators (two cancelled annotations), in the session's Label Studio.  Tests must not
+    change it."""
+    from tests.support.label_studio import create_annotators, seed_project
+
+    client = label_studio.client()
+    annotators = create_annotators(client, 3)
+    return seed_project(client, 60, annotators, seed=1, title="labelcheck small project"), annotators

@@ -92,21 +92,28 @@ def normalise_base_url(url: str) -> str:
 
 
 def make_client(connection: LabelStudioConnection, timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """A ``label_studio_sdk.LabelStudio`` client for ``connection``."""
+    """A ``label_studio_sdk.LabelStudio`` client for ``connection``.  The SDK checks a
+    personal access token as it builds the client (an expired one fails here): that
+    failure is explained like any other (:class:`ConnectionProblem`)."""
     from label_studio_sdk import LabelStudio
 
-    return LabelStudio(base_url=normalise_base_url(connection.base_url),  # type: ignore[no-untyped-call]
-                       api_key=connection.api_key.strip(), timeout=timeout)
+    base_url = normalise_base_url(connection.base_url)
+    try:
+        return LabelStudio(base_url=base_url, api_key=connection.api_key.strip(),  # type: ignore[no-untyped-call]
+                           timeout=timeout)
+    except Exception as err:
+        raise explain(err, connection, "checking the API key") from err
 
 
 def no_retry() -> dict[str, Any]:
-    """Request options for a call that must reach the server at most once (the SDK
-    retries 5xx and 429 by itself, which would repeat a POST's work)."""
+    """Request options without the SDK's own retries: for a call that must reach the
+    server at most once (the SDK retries 5xx and 429 by itself, which would repeat a
+    POST's work), and for calls :func:`with_retries` already retries."""
     return {"max_retries": 0}
 
 
 def with_retries(call: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS, base_delay: float = 1.0,
-                 what: str = "request", sleep: Callable[[float], None] = time.sleep) -> T:
+                 sleep: Callable[[float], None] = time.sleep) -> T:
     """``call()`` retried on network errors, timeouts, 429 and 5xx with exponential
     backoff and jitter (1, 2, 4 s ...).  Only for idempotent calls."""
     for attempt in range(1, attempts + 1):
@@ -188,11 +195,12 @@ def check_connection(connection: LabelStudioConnection, *, timeout: float = CHEC
     user cannot see every annotator's annotations).  Raises :class:`ConnectionProblem`."""
     client = make_client(connection, timeout=timeout)
     try:
-        user = with_retries(lambda: client.users.whoami(), attempts=2, what="who am I")
+        user = with_retries(lambda: client.users.whoami(request_options=no_retry()), attempts=2)
     except Exception as err:
         raise explain(err, connection, "checking the API key") from err
     try:
-        project = with_retries(lambda: client.projects.get(connection.project_id), attempts=2)
+        project = with_retries(lambda: client.projects.get(connection.project_id, request_options=no_retry()),
+                               attempts=2)
     except Exception as err:
         raise explain(err, connection, f"reading project {connection.project_id}") from err
     warnings = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from labelcheck.labelstudio.client import LabelStudioConnection, explain, make_client, with_retries
+from labelcheck.labelstudio.client import LabelStudioConnection, explain, make_client, no_retry, with_retries
 from labelcheck.rendering import html_text, sanitise_html
 
 __all__ = ["PublishResult", "html_text", "publish_instructions", "sanitise_html"]
@@ -42,8 +42,9 @@ def publish_instructions(connection: LabelStudioConnection, html: str, *, client
     clean = sanitise_html(html)
     pid = connection.project_id
     try:  # PATCH with the same body is idempotent: safe to retry
-        with_retries(lambda: client.projects.update(pid, expert_instruction=clean, show_instruction=True))
-        project = with_retries(lambda: client.projects.get(pid))
+        with_retries(lambda: client.projects.update(pid, expert_instruction=clean, show_instruction=True,
+                                                    request_options=no_retry()))
+        project = with_retries(lambda: client.projects.get(pid, request_options=no_retry()))
     except Exception as err:
         raise explain(err, connection, f"publishing instructions to project {pid}") from err
     back = str(getattr(project, "expert_instruction", "") or "")

@@ -121,12 +121,14 @@ def pull_project(
     emails = _annotator_emails(client, connection, notes)
     timings["users_s"] = time.perf_counter() - t3
     warnings = list(info.warnings)
-    seen = dataset.report.n_annotations + dataset.report.n_cancelled
+    # Label Studio's count leaves cancelled annotations out; so does n_annotations
+    seen = dataset.report.n_annotations
     if info.total_annotations is not None and seen < int(info.total_annotations):
         warnings.append(
-            f"Label Studio reports {info.total_annotations} annotations in the project but the export held "
+            f"Label Studio reports {info.total_annotations} annotations in the project but labelcheck read "
             f"{seen}: this key's user may not see every annotator's annotations (use an owner or "
-            "administrator's key), or annotations changed during the pull")
+            "administrator's key), some annotations had problems (listed on the run), or annotations "
+            "changed during the pull")
     timings["total_s"] = time.perf_counter() - t0
     progress(0.9, f"read {dataset.report.n_annotations} annotations of {dataset.report.n_records} tasks")
     return PullResult(dataset=dataset, project=info, controls=controls, method=method,
@@ -148,7 +150,7 @@ def _download(client: Any, connection: LabelStudioConnection, path: Path, notes:
         try:
             _stream_to(path, lambda: client.projects.exports.download(
                 connection.project_id, export_id, export_type="JSON",
-                request_options={"chunk_size": CHUNK}), connection, "downloading the export")
+                request_options={"chunk_size": CHUNK, **no_retry()}), connection, "downloading the export")
         finally:
             try:  # the snapshot is ours: leave no file behind on the server
                 client.projects.exports.delete(connection.project_id, export_id)
@@ -160,7 +162,7 @@ def _download(client: Any, connection: LabelStudioConnection, path: Path, notes:
     try:
         _stream_to(path, lambda: client.projects.exports.download_sync(
             connection.project_id, export_type="JSON", download_all_tasks=True,
-            request_options={"chunk_size": CHUNK}), connection, "downloading the export")
+            request_options={"chunk_size": CHUNK, **no_retry()}), connection, "downloading the export")
         return "export_endpoint"
     except ConnectionProblem as problem:
         if problem.kind not in ("project_not_found", "http_error"):
@@ -187,7 +189,8 @@ def _create_snapshot(client: Any, connection: LabelStudioConnection, progress: P
                 raise problem from err
             time.sleep(2.0 * 2 ** attempt)
             # the POST may have reached the server: reuse its snapshot instead of a second one
-            found = [e for e in with_retries(lambda: exports.list(pid)) if e.title == title]
+            found = [e for e in with_retries(lambda: exports.list(pid, request_options=no_retry()))
+                     if e.title == title]
             if found:
                 snapshot = found[0]
                 break
@@ -202,7 +205,7 @@ def _create_snapshot(client: Any, connection: LabelStudioConnection, progress: P
         time.sleep(delay)
         delay = min(delay * 1.5, 5.0)
         try:
-            snapshot = with_retries(lambda: exports.get(pid, export_id))
+            snapshot = with_retries(lambda: exports.get(pid, export_id, request_options=no_retry()))
         except Exception as err:
             raise explain(err, connection, "waiting for the export snapshot") from err
     if str(snapshot.status) == "failed":
@@ -250,7 +253,7 @@ def _annotator_emails(client: Any, connection: LabelStudioConnection, notes: lis
     """``{user id: email}`` of the organisation's users (annotators are matched by id and
     e-mail; a user deleted in Label Studio is simply absent and keeps the stored one)."""
     try:
-        users = with_retries(lambda: list(client.users.list()))
+        users = with_retries(lambda: list(client.users.list(request_options=no_retry())))
     except Exception as err:
         notes.append(f"could not list users for e-mails ({explain(err, connection, 'listing users')})")
         return {}

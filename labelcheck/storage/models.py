@@ -35,7 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 ROLES = ("lead", "annotator", "engineer")
 RUN_KINDS = ("import", "sync", "analysis")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
-SOURCE_KINDS = ("upload", "label_studio")
+SOURCE_KINDS = ("upload", "labelstudio")
 
 
 def utcnow() -> datetime:
