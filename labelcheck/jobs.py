@@ -62,12 +62,7 @@ def import_upload(database_url: str, run_id: int, path: str, file_format: str | 
 
     db = database(database_url)
     outcome = pipeline.run_import(db, run_id, path, file_format)
-    if analysis_run_id is not None:
-        if outcome.get("ok"):
-            pipeline.run_analysis(db, analysis_run_id, n_boot=n_boot, confidence=confidence)
-        else:
-            pipeline.update_run(db, analysis_run_id, status="failed", progress=1.0,
-                                message="not run: the import failed")
+    _then_analyse(db, outcome, analysis_run_id, n_boot, confidence, "import")
     return outcome
 
 
@@ -78,13 +73,22 @@ def sync_labelstudio(database_url: str, run_id: int, analysis_run_id: int | None
 
     db = database(database_url)
     outcome = pipeline.run_sync(db, run_id, secret_key())
-    if analysis_run_id is not None:
-        if outcome.get("ok"):
-            pipeline.run_analysis(db, analysis_run_id, n_boot=n_boot, confidence=confidence)
-        else:
-            pipeline.update_run(db, analysis_run_id, status="failed", progress=1.0,
-                                message="not run: the sync failed")
+    _then_analyse(db, outcome, analysis_run_id, n_boot, confidence, "sync")
     return outcome
+
+
+def _then_analyse(db: Database, outcome: dict[str, Any], analysis_run_id: int | None, n_boot: int,
+                  confidence: float, what: str) -> None:
+    """Run the analysis queued behind an import or sync, or mark it failed with why."""
+    from labelcheck import pipeline
+
+    if analysis_run_id is None:
+        return
+    if outcome.get("ok"):
+        pipeline.run_analysis(db, analysis_run_id, n_boot=n_boot, confidence=confidence)
+    else:
+        pipeline.update_run(db, analysis_run_id, status="failed", progress=1.0,
+                            message=f"not run: the {what} failed")
 
 
 @huey.task()
