@@ -208,10 +208,14 @@ def run_analysis(db: Database, run_id: int, *, n_boot: int = 1000, confidence: f
             def progress(fraction: float, message: str) -> None:
                 update_run(db, run_id, progress=0.1 + 0.8 * fraction, message=message)
 
+            with db.session() as session:
+                target = session.get(Project, project_id).target_alpha  # type: ignore[union-attr]
             analysis = analyse_dataset(dataset, n_boot=n_boot, confidence=confidence,
-                                       progress=progress)
+                                       target=float(target or 0.8), progress=progress)
             update_run(db, run_id, progress=0.92, message="storing results")
             save_item_stats(db, project_id, snapshot, analysis.item_stats)
+            for field_name, report in analysis.hotspots.items():
+                save_result(db, project_id, snapshot, "hotspots", report, key=field_name)
             save_result(db, project_id, snapshot, "overview", analysis.overview)
             prune_results(db, project_id, snapshot)
     except Exception as error:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import nh3
 from markdown_it import MarkdownIt
 
+from labelcheck.guidelines.suggestions import markdown_blocks
+
 #: Tags a guideline may use: text, lists, tables, images by URL, links, code.
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
@@ -59,26 +61,6 @@ class DiffBlock:
 
     kind: str
     html: str
-
-
-def markdown_blocks(text: str) -> list[str]:
-    """Top-level blocks of a markdown text (separated by blank lines; a fenced code block
-    stays whole)."""
-    blocks: list[str] = []
-    current: list[str] = []
-    fenced = False
-    for line in (text or "").replace("\r\n", "\n").split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        if not line.strip() and not fenced:
-            if current:
-                blocks.append("\n".join(current))
-                current = []
-            continue
-        current.append(line)
-    if current:
-        blocks.append("\n".join(current))
-    return blocks
 
 
 def diff_markdown(old: str, new: str) -> list[DiffBlock]:

@@ -19,6 +19,8 @@ Progress = Callable[[float, str], None]
 class Analysis:
     overview: dict[str, Any]
     item_stats: pd.DataFrame
+    #: per field: ranked hotspots and suggestion evidence (:mod:`labelcheck.analysis.hotspots`)
+    hotspots: dict[str, dict[str, Any]]
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -26,13 +28,16 @@ def _noop(_fraction: float, _message: str) -> None:
 
 
 def analyse_dataset(dataset: Dataset, *, n_boot: int = 1000, confidence: float = 0.95,
-                    seed: int = 0, progress: Progress = _noop) -> Analysis:
-    """The overview of every field and the item statistics of ``dataset``."""
+                    seed: int = 0, target: float = 0.8, progress: Progress = _noop) -> Analysis:
+    """The overview of every field, the item statistics and the hotspots of ``dataset``."""
+    from labelcheck.analysis.hotspots import project_hotspots
     from labelcheck.analysis.items import item_statistics
     from labelcheck.analysis.overview import project_overview
 
     overview = project_overview(dataset, n_boot=n_boot, confidence=confidence, seed=seed,
-                                progress=lambda f, m: progress(0.8 * f, m))
-    progress(0.85, "item statistics")
+                                progress=lambda f, m: progress(0.7 * f, m))
+    progress(0.72, "item statistics")
     stats = item_statistics(dataset)
-    return Analysis(overview=overview, item_stats=stats)
+    hotspots = project_hotspots(dataset, overview["fields"], target=target, confidence=confidence,
+                                progress=lambda f, m: progress(0.75 + 0.2 * f, m))
+    return Analysis(overview=overview, item_stats=stats, hotspots=hotspots)

@@ -16,6 +16,7 @@ from labelcheck.storage.models import (
     GuidelineDraft,
     GuidelinePublication,
     GuidelineVersion,
+    SuggestionDecision,
     User,
 )
 
@@ -181,3 +182,41 @@ def publications(db: Database, version_id: int) -> list[dict[str, Any]]:
                                .order_by(GuidelinePublication.published_at)).all()
         return [{"at": _utc(p.published_at), "confirmed": p.confirmed, "message": p.message, "by": email,
                  "source_id": p.source_id} for p, email in rows]
+
+
+def decide_suggestion(db: Database, project_id: int, reference: str, status: str, reason: str,
+                      user_id: int | None, snapshot: int) -> None:
+    """Record a lead's decision on a suggestion (``accepted`` or ``dismissed``)."""
+    if status not in ("accepted", "dismissed"):
+        raise LabelcheckError(f"a suggestion is accepted or dismissed, not {status!r}")
+    if status == "dismissed" and not reason.strip():
+        raise LabelcheckError("say why the suggestion is dismissed")
+    with db.session() as session:
+        session.add(SuggestionDecision(project_id=project_id, reference=reference, status=status,
+                                       reason=reason.strip(), user_id=user_id, snapshot=snapshot))
+
+
+def suggestion_decisions(db: Database, project_id: int) -> dict[str, list[dict[str, Any]]]:
+    """``{reference: [decision, ...]}``, newest first (the first one is in force)."""
+    with db.session() as session:
+        rows = session.execute(select(SuggestionDecision, User.email)
+                               .outerjoin(User, User.id == SuggestionDecision.user_id)
+                               .where(SuggestionDecision.project_id == project_id)
+                               .order_by(SuggestionDecision.id.desc())).all()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d, email in rows:
+        out.setdefault(d.reference, []).append({"status": d.status, "reason": d.reason, "by": email,
+                                                "at": _utc(d.decided_at), "snapshot": d.snapshot})
+    return out
+
+
+def accept_into_draft(db: Database, project_id: int, user_id: int | None, *, reference: str, text: str,
+                      labels: list[str], example_task_ids: list[str]) -> None:
+    """Append a suggestion's proposed text to the guideline draft (started from the current
+    version when there is none), with its reference, labels and examples."""
+    current = draft(db, project_id)
+    body = (current["body"].rstrip() + "\n\n" + text.strip() + "\n") if current["body"].strip() else text
+    save_draft(db, project_id, user_id, body=body, note=current["note"],
+               targeted_labels=list(dict.fromkeys([*current["targeted_labels"], *labels])),
+               accepted_suggestions=list(dict.fromkeys([*current["accepted_suggestions"], reference])),
+               example_task_ids=list(dict.fromkeys([*map(str, current["example_task_ids"]), *example_task_ids])))

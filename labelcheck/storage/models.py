@@ -348,3 +348,20 @@ class GuidelinePublication(Base):
     published_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class SuggestionDecision(Base):
+    """A lead's decision on a guideline suggestion: accepted into the draft, or dismissed
+    with a reason.  Rows are only added: the latest one of a reference is in force, the
+    earlier ones are its history."""
+
+    __tablename__ = "suggestion_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    reference: Mapped[str] = mapped_column(String(500))  # e.g. "intent:Billing|Refund"
+    status: Mapped[str] = mapped_column(String(20))  # accepted | dismissed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    snapshot: Mapped[int] = mapped_column(Integer, default=0)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -118,3 +118,31 @@ def demo_screenshot_dir() -> str:
     folder = Path(tempfile.gettempdir()) / "labelcheck-browser"
     folder.mkdir(exist_ok=True)
     return str(folder)
+
+
+def test_what_to_fix_first_leads_to_a_suggestion_and_an_example_item(page: Page, demo: Demo) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, demo, LEAD)
+    page.goto(f"{demo.url}/projects/{demo.project_id}")
+    page.get_by_role("button", name="What to fix first").click()
+    page.wait_for_url("**/hotspots")
+    page.get_by_role("link", name="Billing ↔ Refund").first.click()
+    page.wait_for_selector("#hotspot-plot svg.main-svg", timeout=15_000)
+    assert page.locator("#suggestion").count() == 1
+    assert "When an item could be Billing or Refund" in page.locator("#suggestion").inner_text()
+    page.locator("ul.examples a").first.click()
+    page.wait_for_load_state()
+    assert "/items/" in page.url and page.locator("[data-testid=annotator-column]").count() >= 1
+    assert errors == [] and demo.outside_requests == []
+
+
+def test_an_annotator_reads_the_guideline_and_acknowledges_it(page: Page, demo: Demo) -> None:
+    sign_in(page, demo, ANNOTATOR)
+    page.get_by_role("link", name="guideline").first.click()
+    page.wait_for_url("**/guideline")
+    assert "Guideline, version 2" in page.content()
+    page.get_by_role("button", name="I have read version 2").click()
+    page.wait_for_url("**/guideline")
+    assert "You have read this version" in page.content()
+    assert demo.outside_requests == []

@@ -45,6 +45,9 @@ EXPECTED: dict[str, set[str] | str | None] = {
     "labelstudio.sync": LEAD,
     "labelstudio.webhook_setup": LEAD,
     "labelstudio.webhook": SHARED_SECRET,
+    "hotspots.ranked": STAFF,
+    "hotspots.detail": STAFF,
+    "hotspots.decide": LEAD,
     "guidelines.show": EVERYONE,
     "guidelines.acknowledge": EVERYONE,
     "guidelines.changelog": EVERYONE,
@@ -88,7 +91,7 @@ def _view_roles(app: Flask, endpoint: str) -> object:
 
 def _url(rule: str) -> str:
     return (rule.replace("<int:project_id>", "1").replace("<int:run_id>", "1")
-            .replace("<int:source_id>", "1").replace("<int:number>", "1").replace("<path:task_id>", "1")
+            .replace("<int:source_id>", "1").replace("<int:number>", "1").replace("<int:rank>", "1").replace("<path:task_id>", "1")
             .replace("<path:filename>", "labelcheck.css"))
 
 
