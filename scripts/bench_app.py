@@ -215,6 +215,30 @@ def print_pages(n_rows: int, results: dict[str, Any]) -> None:
               f"  {'met' if r['p95_ms'] < PAGE_TARGET_MS else 'MISSED'}")
 
 
+def bench_hotspots(n_rows: int) -> dict[str, Any]:
+    """The analysis job's hotspot stage (every hotspot kind plus the suggestion evidence of
+    the top label pairs) on one field of N annotations: the work a project's analysis adds
+    for "what to fix first".  Target (issue 7): under 30 s at 1M."""
+    from labelcheck.analysis.hotspots import project_hotspots
+
+    dataset = app_dataset(n_rows)
+    fields = [{"name": "label", "level": "nominal", "value_type": "choice", "analysed": True}]
+    stages: dict[str, float] = {}
+    t0 = time.perf_counter()
+    out = project_hotspots(dataset, fields, progress=lambda f, m: stages.setdefault(m, time.perf_counter() - t0))
+    seconds = time.perf_counter() - t0
+    report = out["label"]
+    return {"seconds": seconds, "hotspots": len(report.get("hotspots", [])),
+            "pairs_with_evidence": len(report.get("pairs", {}))}
+
+
+def print_hotspots(n_rows: int, results: dict[str, Any]) -> None:
+    verdict = "met" if results["seconds"] < 30 else "MISSED"
+    print(f"\n== hotspot analysis, {n_rows:,} annotations (target: < 30 s)")
+    print(f"{results['seconds']:.1f} s for {results['hotspots']} hotspots and "
+          f"{results['pairs_with_evidence']} label pairs' suggestion evidence: {verdict}")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
@@ -224,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backends", default="sqlite,postgresql", help="storage backends to measure")
     p.add_argument("--no-storage", action="store_true", help="skip the storage benchmark")
     p.add_argument("--no-pages", action="store_true", help="skip the page load run")
+    p.add_argument("--no-hotspots", action="store_true", help="skip the hotspot analysis run")
     p.add_argument("--requests", type=int, default=200, help="requests per page in the load run")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
@@ -235,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_pages:
         results["pages"] = bench_pages(n_rows, n_requests=args.requests)
         print_pages(n_rows, results["pages"])
+    if not args.no_hotspots:
+        results["hotspots"] = bench_hotspots(n_rows)
+        print_hotspots(n_rows, results["hotspots"])
     try:
         import os
 
