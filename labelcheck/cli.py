@@ -381,10 +381,11 @@ def _summary(file: str, field: str, dataset: Dataset) -> None:
 # top, so `labelcheck --help` stays fast.
 from labelcheck.commands.app import COMMANDS as _APP_COMMANDS  # noqa: E402
 from labelcheck.commands.consensus import consensus  # noqa: E402
+from labelcheck.commands.export import export  # noqa: E402
 from labelcheck.commands.hotspots import hotspots  # noqa: E402
 from labelcheck.commands.revision_effect import revision_effect  # noqa: E402
 
-for _command in (*_APP_COMMANDS, consensus, hotspots, revision_effect):
+for _command in (*_APP_COMMANDS, consensus, export, hotspots, revision_effect):
     main.add_command(_command)
 
 
