@@ -8,38 +8,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import select
 
-from labelcheck.cli import main
 from labelcheck.storage import guidelines as store
-from labelcheck.storage.models import Project
-from labelcheck.web import create_app
+from tests.support.demo_app import demo_app, sign_in
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, int, str]]:
-    instance = tmp_path_factory.mktemp("hotspot-demo")
-    result = CliRunner().invoke(main, ["demo", "--instance", str(instance)])
-    assert result.exit_code == 0, result.output
-    app = create_app({"JOBS_IMMEDIATE": True, "WTF_CSRF_ENABLED": False}, instance_path=instance)
-    with app.extensions["labelcheck.db"].session() as session:
-        project_id = session.execute(select(Project.id).order_by(Project.id)).scalars().first()
-    password = (Path(instance) / "demo_password").read_text(encoding="utf-8").strip()
+    app, project_id, password = demo_app(tmp_path_factory.mktemp("hotspot-demo"),
+                                         {"JOBS_IMMEDIATE": True, "WTF_CSRF_ENABLED": False})
     yield app, project_id, password
     app.extensions["labelcheck.db"].dispose()
-
-
-def sign_in(app: Flask, email: str, password: str) -> FlaskClient:
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
-    return client
 
 
 def page(response: Any) -> str:
