@@ -96,3 +96,10 @@ def analyse_project(database_url: str, run_id: int, n_boot: int, confidence: flo
     from labelcheck import pipeline
 
     return pipeline.run_analysis(database(database_url), run_id, n_boot=n_boot, confidence=confidence)
+
+
+@huey.task()
+def export_dataset(database_url: str, run_id: int, export_id: int, folder: str) -> dict[str, Any]:
+    from labelcheck import pipeline
+
+    return pipeline.run_export(database(database_url), run_id, export_id, folder)

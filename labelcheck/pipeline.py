@@ -216,6 +216,8 @@ def run_analysis(db: Database, run_id: int, *, n_boot: int = 1000, confidence: f
             save_item_stats(db, project_id, snapshot, analysis.item_stats)
             for field_name, report in analysis.hotspots.items():
                 save_result(db, project_id, snapshot, "hotspots", report, key=field_name)
+            for field_name, payload in analysis.consensus.items():
+                save_result(db, project_id, snapshot, "consensus", payload, key=field_name)
             save_result(db, project_id, snapshot, "overview", analysis.overview)
             prune_results(db, project_id, snapshot)
     except Exception as error:
@@ -226,3 +228,110 @@ def run_analysis(db: Database, run_id: int, *, n_boot: int = 1000, confidence: f
     update_run(db, run_id, status="succeeded", finished_at=_now(), progress=1.0,
                message=f"results for snapshot {snapshot} ready", snapshot_after=snapshot)
     return {"ok": True, "snapshot": snapshot}
+
+
+def export_rules(rules: dict[str, Any], adjudications: Any) -> Any:
+    """:class:`~labelcheck.consensus.export.ExportRules` from a stored export's rules
+    (the form's values) and the project's decisions in force."""
+    from labelcheck.consensus.export import ExportRules
+
+    include = bool(rules.get("include_adjudicated", True))
+    return ExportRules(
+        method=rules.get("method", "majority_vote"), tie=rules.get("tie", "unresolved"),
+        min_confidence=float(rules.get("min_confidence", 0.0)),
+        min_agreement=float(rules.get("min_agreement", 0.0)),
+        exclude_annotators=tuple(rules.get("exclude_annotators") or ()),
+        include_adjudicated=include,
+        adjudications=adjudications if include and adjudications is not None and len(adjudications) else None,
+        drop_unresolved=bool(rules.get("drop_unresolved", True)), seed=int(rules.get("seed", 0)),
+        adjudications_source="labelcheck adjudications")
+
+
+def snapshot_origin(db: Database, project_id: int) -> tuple[str | None, str | None]:
+    """The project's sources (names, comma separated) and the import or sync run that
+    produced its current snapshot (``run 12: sync, finished 2025-05-01T12:00:00Z``)."""
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise LabelcheckError(f"project {project_id} does not exist")
+        names = [s.name for s in project.sources]
+        run = session.execute(
+            select(Run).where(Run.project_id == project_id, Run.kind.in_(("import", "sync")),
+                              Run.status == "succeeded", Run.snapshot_after == project.snapshot)
+            .order_by(Run.id.desc()).limit(1)).scalar_one_or_none()
+        described = None
+        if run is not None:
+            finished = run.finished_at
+            if finished is not None and finished.tzinfo is None:
+                finished = finished.replace(tzinfo=timezone.utc)
+            stamp = finished.isoformat().replace("+00:00", "Z") if finished else "not finished"
+            described = f"run {run.id}: {run.kind}, finished {stamp}"
+    return (", ".join(names) or None), described
+
+
+def run_export(db: Database, run_id: int, export_id: int, folder: str) -> dict[str, Any]:
+    """Build the training set a :class:`~labelcheck.storage.models.DatasetExport`
+    describes from the project's current snapshot and the decisions in force, write it
+    and its manifest into ``folder/<project>/<export>/`` and record the digests.
+
+    The manifest carries no creation time (the export row does), so exporting the same
+    snapshot with the same rules and decisions gives byte-identical files."""
+    from pathlib import Path
+
+    from labelcheck.consensus.export import build_export
+    from labelcheck.exporting import SUFFIXES, ManifestInfo, write_export
+    from labelcheck.storage.adjudications import decisions_in_force
+    from labelcheck.storage.guidelines import versions
+    from labelcheck.storage.models import DatasetExport
+
+    with db.session() as session:
+        export = session.get(DatasetExport, export_id)
+        if export is None:
+            raise LabelcheckError(f"export {export_id} does not exist")
+        project_id, field, fmt, rules = export.project_id, export.field, export.format, dict(export.rules)
+        snapshot = session.get(Project, project_id).snapshot  # type: ignore[union-attr]
+    update_run(db, run_id, status="running", started_at=_now(), progress=0.05,
+               message="loading annotations", snapshot_before=snapshot)
+    try:
+        dataset = load_dataset(db, project_id)
+        update_run(db, run_id, progress=0.4, message=f"consensus of {field}")
+        decisions = decisions_in_force(db, project_id, field)
+        table = build_export(dataset, field, export_rules(rules, decisions))
+        published = versions(db, project_id)
+        guideline = None
+        if published:
+            v = published[-1]
+            guideline = f"v{v.number} ({v.revision_time.isoformat().replace('+00:00', 'Z')})"
+        sources, origin = snapshot_origin(db, project_id)
+        info = ManifestInfo(source=sources, guideline_version=guideline, sync_run=origin,
+                            adjudications="labelcheck adjudications")
+        target = Path(folder) / str(project_id) / str(export_id)
+        target.mkdir(parents=True, exist_ok=True)
+        update_run(db, run_id, progress=0.8, message="writing the file")
+        manifest = write_export(table, target / f"{_safe_stem(field)}{SUFFIXES[fmt]}", fmt,  # type: ignore[arg-type]
+                                info, manifest_path=target / "manifest.json")
+    except Exception as error:
+        update_run(db, run_id, status="failed", finished_at=_now(), progress=1.0,
+                   message=f"export failed: {error}" if isinstance(error, LabelcheckError)
+                   else f"export failed: {type(error).__name__}: {error}")
+        if not isinstance(error, LabelcheckError):
+            traceback.print_exc()
+        return {"ok": False}
+    with db.session() as session:
+        row = session.get(DatasetExport, export_id)
+        if row is not None:
+            row.file_name = manifest.export_path.name
+            row.sha256 = manifest.export_sha256
+            row.manifest = dict(manifest.content)
+            row.n_rows = table.n_kept
+            row.snapshot = snapshot
+    update_run(db, run_id, status="succeeded", finished_at=_now(), progress=1.0,
+               message=f"kept {table.n_kept} of {table.n_items} items", snapshot_after=snapshot,
+               counts={"kept": table.n_kept, "dropped": table.n_dropped})
+    return {"ok": True, "export_id": export_id}
+
+
+def _safe_stem(name: str) -> str:
+    """A field name as a file name stem (letters, digits, ``-``, ``_``, ``.``)."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")
+    return stem or "export"

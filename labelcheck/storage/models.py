@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("lead", "annotator", "engineer")
-RUN_KINDS = ("import", "sync", "analysis")
+RUN_KINDS = ("import", "sync", "analysis", "export")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
 SOURCE_KINDS = ("upload", "labelstudio")
 
@@ -264,6 +264,7 @@ class ItemStat(Base):
         Index("ix_item_stat_answers", "project_id", "snapshot", "field", "n_answers"),
         Index("ix_item_stat_field_task", "project_id", "snapshot", "field", "task_id"),
         Index("ix_item_stat_task", "project_id", "snapshot", "task_id"),
+        Index("ix_item_stat_need", "project_id", "snapshot", "field", "need"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -277,6 +278,12 @@ class ItemStat(Base):
     entropy: Mapped[float] = mapped_column(Float)
     majority_label: Mapped[str | None] = mapped_column(Text, nullable=True)
     majority_share: Mapped[float] = mapped_column(Float)
+    # the consensus model's label and posterior, and how much the item needs a lead's
+    # adjudication (labelcheck.analysis.consensus); NULL for fields without a model
+    consensus_label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    consensus_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    need: Mapped[float | None] = mapped_column(Float, nullable=True)
+    need_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class GuidelineVersion(Base):
@@ -365,3 +372,50 @@ class SuggestionDecision(Base):
     snapshot: Mapped[int] = mapped_column(Integer, default=0)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Adjudication(Base):
+    """A lead's decision on one item of one field: the final label, or the item marked
+    ambiguous or excluded, with a reason.  Rows are only added: the latest one of an
+    (item, field) is in force and overrides every consensus model; the earlier ones are
+    its history."""
+
+    __tablename__ = "adjudication"
+    __table_args__ = (Index("ix_adjudication_item", "project_id", "field", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # label | ambiguous | excluded
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)  # canonical JSON of the label
+    reason: Mapped[str] = mapped_column(Text, default="")
+    snapshot: Mapped[int] = mapped_column(Integer, default=0)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the Label Studio annotation the label was pushed as, when it was
+    labelstudio_annotation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class DatasetExport(Base):
+    """A training-set export made in the app: its rules, and once its run has
+    succeeded, the file, its manifest and their digests (files live under the
+    instance's ``exports`` folder)."""
+
+    __tablename__ = "dataset_export"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"), nullable=True)
+    field: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(20))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    snapshot: Mapped[int] = mapped_column(Integer, default=0)
+    file_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    n_rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

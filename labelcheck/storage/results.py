@@ -16,7 +16,9 @@ from labelcheck.storage.database import Database
 from labelcheck.storage.models import ItemStat, Result
 
 ITEM_STAT_COLUMNS = ("task_id", "field", "n_answers", "n_labels", "disagreement", "entropy",
-                     "majority_label", "majority_share")
+                     "majority_label", "majority_share",
+                     # from labelcheck.analysis.consensus; missing columns are stored as NULL
+                     "consensus_label", "consensus_confidence", "need", "need_reason")
 
 
 def plain_json(value: Any) -> Any:
@@ -56,7 +58,7 @@ def save_item_stats(db: Database, project_id: int, snapshot: int, stats: pd.Data
     with db.engine.begin() as conn:
         conn.execute(delete(ItemStat).where(ItemStat.project_id == project_id))
         if len(stats):
-            frame = stats.loc[:, list(ITEM_STAT_COLUMNS)]
+            frame = stats.reindex(columns=list(ITEM_STAT_COLUMNS))
             lists = _python_columns(frame, ITEM_STAT_COLUMNS)
             n = len(frame)
             bulk_insert(conn, "item_stat", ("project_id", "snapshot", *ITEM_STAT_COLUMNS),

@@ -50,10 +50,12 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Pat
     login_manager.user_loader(load_user)
     csrf.init_app(app)
 
-    from labelcheck.web import assets, auth, guidelines, hotspots, items, labelstudio, projects
+    from labelcheck.web import (adjudication, annotators, assets, auth, exports, guidelines, hotspots,
+                                items, labelstudio, projects)
     from labelcheck.web.errors import register_error_handlers
 
-    for module in (auth, projects, labelstudio, hotspots, guidelines, items, assets):
+    for module in (auth, projects, labelstudio, hotspots, guidelines, items, adjudication, annotators,
+                   exports, assets):
         app.register_blueprint(module.blueprint)
     csrf.exempt(labelstudio.webhook)  # Label Studio calls it with a shared secret header
     register_error_handlers(app)

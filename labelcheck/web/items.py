@@ -434,12 +434,15 @@ def item(project_id: int, task_id: str) -> Any:
     fields_shown = [n for n in names if any((n, c) in cells for c in columns)]
     off_top, tied = _plurality(cells)
     objects = {s["to_name"] for s in specs if s.get("to_name")}
+    from labelcheck.web.adjudication import item_panel
+
+    adjudication = item_panel(project_id, project.snapshot, task_id, fields_shown, stats)
     return render_template(
         "items/item.html", project=project, task_id=task_id,
         data=[_data_entry(k, v, objects) for k, v in data.items()],
         columns=list(columns.values()), fields=fields_shown, cells=cells, stats=stats,
         ready=bool(stats), neighbours=neighbours, back=request.args.to_dict(),
-        off_top=off_top, tied=tied)
+        off_top=off_top, tied=tied, adjudication=adjudication, here=request.full_path)
 
 
 def _from_us(microseconds: int | None) -> datetime | None:

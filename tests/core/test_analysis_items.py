@@ -27,9 +27,12 @@ def by_task(stats: pd.DataFrame, field: str | None = None) -> pd.DataFrame:
 
 
 def test_columns_are_the_item_stat_table_columns() -> None:
-    assert COLUMNS == ITEM_STAT_COLUMNS
+    from labelcheck.analysis.consensus import COLUMNS as CONSENSUS_COLUMNS
+
+    # item_stat = the disagreement figures + the consensus columns (joined on task and field)
+    assert COLUMNS + CONSENSUS_COLUMNS[2:] == ITEM_STAT_COLUMNS
     stats = item_statistics(dataset(from_matrix([["x"], ["y"]])))
-    assert tuple(stats.columns) == ITEM_STAT_COLUMNS
+    assert tuple(stats.columns) == COLUMNS
 
 
 def test_one_dissenter_worked_by_hand(one_dissenter: pd.DataFrame) -> None:

@@ -58,6 +58,12 @@ EXPECTED: dict[str, set[str] | str | None] = {
     "guidelines.effect": STAFF,
     "items.browse": STAFF,
     "items.item": STAFF,
+    "adjudication.queue": STAFF,
+    "adjudication.decide": LEAD,
+    "annotators.index": STAFF,
+    "annotators.detail": STAFF,
+    "exports.index": STAFF,
+    "exports.download": STAFF,
 }
 PASSWORD = "correct horse battery"
 
@@ -92,6 +98,8 @@ def _view_roles(app: Flask, endpoint: str) -> object:
 def _url(rule: str) -> str:
     return (rule.replace("<int:project_id>", "1").replace("<int:run_id>", "1")
             .replace("<int:source_id>", "1").replace("<int:number>", "1").replace("<int:rank>", "1").replace("<path:task_id>", "1")
+            .replace("<path:annotator_id>", "1").replace("<int:export_id>", "1")
+            .replace("<any(data, manifest):what>", "data")
             .replace("<path:filename>", "labelcheck.css"))
 
 
