@@ -9,6 +9,7 @@ demo`` command call them directly.  Each records its progress and outcome on a
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -115,6 +116,7 @@ def run_sync(db: Database, run_id: int, secret_key: str, *, workdir: str | None 
     so an interrupted sync leaves the previous snapshot whole.  The run log gets the
     pull method, timings, counts and every skipped annotation's reason."""
     from labelcheck.labelstudio import ConnectionProblem, pull_project
+    from labelcheck.storage.adjudications import pushed_annotation_ids
 
     with db.session() as session:
         run = session.get(Run, run_id)
@@ -134,6 +136,12 @@ def run_sync(db: Database, run_id: int, secret_key: str, *, workdir: str | None 
         connection = labelstudio_connection(db, source_id, secret_key)  # type: ignore[arg-type]
         pulled = pull_project(connection, overrides=overrides, workdir=workdir, progress=progress)
         dataset = pulled.dataset
+        pushed = pushed_annotation_ids(db, project_id)  # type: ignore[arg-type]
+        n_pushed = 0
+        if pushed:  # a lead's decisions pushed back to Label Studio are not annotators' answers
+            keep = ~dataset.annotations["annotation_id"].astype(str).isin(pushed).to_numpy()
+            n_pushed = int((~keep).sum())
+            dataset = replace(dataset, annotations=dataset.annotations[keep].reset_index(drop=True))
         problems = [p.to_dict() for p in dataset.report.problems]
         update_run(db, run_id, progress=0.65, message=f"importing {len(dataset.annotations)} rows",
                    problems=problems[:MAX_STORED_PROBLEMS], n_problems=len(problems))
@@ -156,7 +164,7 @@ def run_sync(db: Database, run_id: int, secret_key: str, *, workdir: str | None 
     summary = counts.to_dict() | {
         "rows_read": report.n_rows, "cancelled": report.n_cancelled,
         "ground_truth_flags": report.n_ground_truth, "problems": len(report.problems),
-        "skipped": skipped, "pull": pulled.log(),
+        "skipped": skipped, "pull": pulled.log(), "adjudications_left_out": n_pushed,
     }
     with db.session() as session:
         source = session.get(DataSource, source_id)
@@ -171,7 +179,9 @@ def run_sync(db: Database, run_id: int, secret_key: str, *, workdir: str | None 
                snapshot_after=counts.snapshot,
                message=f"{verb} ({pulled.method.replace('_', ' ')}): {counts.added} added, "
                        f"{counts.updated} updated, {counts.removed} removed, {counts.unchanged} unchanged"
-                       f"{skipped_text}" + (f"; {len(pulled.warnings)} warning(s)" if pulled.warnings else ""))
+                       f"{skipped_text}"
+                       + (f", {n_pushed} adjudication(s) pushed by labelcheck left out" if n_pushed else "")
+                       + (f"; {len(pulled.warnings)} warning(s)" if pulled.warnings else ""))
     if pulled.warnings:
         with db.session() as session:
             run = session.get(Run, run_id)

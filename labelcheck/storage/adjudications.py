@@ -122,6 +122,14 @@ def mark_pushed(db: Database, adjudication_id: int, annotation_id: str) -> None:
             row.labelstudio_annotation_id = str(annotation_id)
 
 
+def pushed_annotation_ids(db: Database, project_id: int) -> set[str]:
+    """The Label Studio annotations that are a lead's decisions pushed by labelcheck."""
+    with db.session() as session:
+        return {str(a) for a in session.execute(select(Adjudication.labelstudio_annotation_id).where(
+            Adjudication.project_id == project_id,
+            Adjudication.labelstudio_annotation_id.is_not(None))).scalars()}
+
+
 def _as_dict(a: Adjudication, email: str | None, name: str | None) -> dict[str, Any]:
     return {
         "id": a.id, "field": a.field, "task_id": a.task_id, "status": a.status,

@@ -105,6 +105,70 @@ def decide(project_id: int) -> Any:
     return redirect(_back(project_id, form.task_id.data, back))
 
 
+@blueprint.route("/projects/<int:project_id>/adjudication/<int:adjudication_id>/labelstudio", methods=["POST"])
+@roles_required("lead")
+def push(project_id: int, adjudication_id: int) -> Any:
+    """Create the decision's label as the lead's annotation in Label Studio (one request;
+    a decision is pushed at most once)."""
+    from flask import current_app
+
+    from labelcheck.labelstudio.push import push_adjudication
+    from labelcheck.pipeline import labelstudio_connection
+    from labelcheck.web.projects import ActionForm
+
+    get_project(project_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    db = _db()
+    with db.session() as session:
+        decision = session.get(Adjudication, adjudication_id)
+        if decision is None or decision.project_id != project_id:
+            abort(404)
+        task_id, field, status = decision.task_id, decision.field, decision.status
+        label = None if decision.label is None else json.loads(decision.label)
+        pushed = decision.labelstudio_annotation_id
+        spec = session.execute(select(Field.to_name, Field.value_type).where(
+            Field.project_id == project_id, Field.name == field)).first()
+        source_id = labelstudio_source(project_id)
+    back = _back(project_id, task_id, request.form.get("next") or "")
+    problem = None
+    if pushed:
+        problem = f"already in Label Studio as annotation {pushed}"
+    elif status != "label":
+        problem = f"an item marked {status} has no label to push"
+    elif source_id is None:
+        problem = "this project has no Label Studio connection"
+    elif not task_id.isdigit():
+        problem = f"task id {task_id!r} is not a Label Studio task id"
+    elif spec is None or not spec.to_name:
+        problem = f"the label config does not say which object {field} labels (toName)"
+    if problem:
+        flash(f"Not pushed: {problem}.", "error")
+        return redirect(back)
+    try:
+        connection = labelstudio_connection(db, source_id, str(current_app.config["SECRET_KEY"]))  # type: ignore[arg-type]
+        outcome = push_adjudication(connection, adjudication_id=adjudication_id, task_id=int(task_id),
+                                    from_name=field, to_name=spec.to_name, value_type=spec.value_type,  # type: ignore[union-attr]
+                                    label=label, lead_email=current_user.email)
+    except (LabelcheckError, ValueError) as error:
+        flash(f"Not pushed: {error}", "error")
+        return redirect(back)
+    store.mark_pushed(db, adjudication_id, str(outcome.annotation_id))
+    credited = "you" if outcome.completed_by is not None else "the API key's owner (no Label Studio user has your e-mail)"
+    flash(f"Pushed to Label Studio as annotation {outcome.annotation_id}, credited to {credited}.", "success")
+    return redirect(back)
+
+
+def labelstudio_source(project_id: int) -> int | None:
+    """The project's Label Studio connection (the first, when there are several)."""
+    from labelcheck.storage.models import DataSource
+
+    with _db().session() as session:
+        return session.execute(select(DataSource.id).where(
+            DataSource.project_id == project_id, DataSource.kind == "labelstudio")
+            .order_by(DataSource.id).limit(1)).scalar_one_or_none()
+
+
 def _back(project_id: int, task_id: str | None, back: str) -> str:
     if back.startswith("/") and not back.startswith("//"):
         return back
@@ -166,7 +230,10 @@ def item_panel(project_id: int, snapshot: int, task_id: str, fields: list[str],
                stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per field of the item page: the decision in force, its history and (for a lead)
     the form to decide, with the model's label preselected."""
+    from labelcheck.web.projects import ActionForm
+
     histories = store.decisions_for_item(_db(), project_id, task_id)
+    can_push = labelstudio_source(project_id) is not None and task_id.isdigit()
     out = []
     for name in fields:
         categories = field_categories(project_id, name, snapshot)
@@ -180,7 +247,8 @@ def item_panel(project_id: int, snapshot: int, task_id: str, fields: list[str],
         if preselect is not None:
             form.label.data = label_string(preselect)
         confidence = st.get("consensus_confidence")
-        out.append({"field": name, "form": form, "history": history,
+        out.append({"field": name, "form": form, "history": history, "can_push": can_push,
+                    "push_form": ActionForm(),
                     "current": history[0] if history else None,
                     "model_label": st.get("consensus_label"),
                     "model_confidence": None if confidence is None or math.isnan(confidence) else confidence})

@@ -104,6 +104,14 @@ def test_a_lead_decides_revises_and_the_history_is_kept(demo: tuple[Flask, int, 
     history = html.split('data-testid="decision-history"')[1].split("</table>")[0]
     assert history.count("<tr><td>") == 2 and "refund rule" in history and "both readings" in history
 
+    # the demo project is a file, not a Label Studio project: nothing to push to
+    assert 'data-testid="push-intent"' not in html
+    with app.extensions["labelcheck.db"].session() as session:
+        from labelcheck.storage.models import Adjudication
+        first_id = min(a.id for a in session.query(Adjudication).filter_by(task_id=top))
+    pushed = lead.post(f"/projects/{pid}/adjudication/{first_id}/labelstudio")
+    assert "Not pushed: this project has no Label Studio connection." in alerts(page(lead.get(pushed.headers["Location"])))
+
     engineer = sign_in(app, "engineer@demo.labelcheck", password)
     assert 'data-testid="adjudicate-intent"' not in page(engineer.get(f"/projects/{pid}/items/{top}"))
     assert decide(engineer, pid, top, "label", "Billing", "not mine to decide").status_code == 403

@@ -60,6 +60,7 @@ EXPECTED: dict[str, set[str] | str | None] = {
     "items.item": STAFF,
     "adjudication.queue": STAFF,
     "adjudication.decide": LEAD,
+    "adjudication.push": LEAD,
     "annotators.index": STAFF,
     "annotators.detail": STAFF,
     "exports.index": STAFF,
@@ -99,6 +100,7 @@ def _url(rule: str) -> str:
     return (rule.replace("<int:project_id>", "1").replace("<int:run_id>", "1")
             .replace("<int:source_id>", "1").replace("<int:number>", "1").replace("<int:rank>", "1").replace("<path:task_id>", "1")
             .replace("<path:annotator_id>", "1").replace("<int:export_id>", "1")
+            .replace("<int:adjudication_id>", "1")
             .replace("<any(data, manifest):what>", "data")
             .replace("<path:filename>", "labelcheck.css"))
 
