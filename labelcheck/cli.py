@@ -224,6 +224,9 @@ def _compute(
 
     annotations, field_name = select_field(dataset.annotations, field)
     spec = dataset.fields.get(field_name)
+    if spec is not None and spec.value_type in STRUCTURED_TYPES:
+        boot = Interval(**{**interval_opts, "method": "bootstrap"}) if interval_opts["method"] == "bootstrap" else None
+        return field_name, _structured(annotations, dataset, spec, metrics, by, boot)
     if level is None and spec is not None:
         level = spec.level
     cats: Sequence[Any] | None = None
@@ -255,6 +258,34 @@ def _compute(
         # nothing could run (a bad slice column, labels no coefficient can read): an error
         raise failures[0]
     return field_name, results
+
+
+#: Answer types measured by their own coefficients (labelcheck.analysis.structured).
+STRUCTURED_TYPES = ("multichoice", "span", "region", "text")
+
+
+def _structured(annotations: Any, dataset: Dataset, spec: Any, metrics: Sequence[str],
+                by: tuple[str, str | None] | None, boot: Any = None) -> list[AgreementResult]:
+    """The measures of a multi-label, span, region or free-text field (the overview's:
+    :func:`labelcheck.analysis.structured.structured_overview`).  The single-label
+    coefficients and breakdowns do not apply: asking for them is an error that says
+    what is computed instead."""
+    from labelcheck.analysis.structured import _measures, _text_lengths, _valid_rows
+    from labelcheck.errors import InvalidInput
+
+    what = {"multichoice": "multi-label", "span": "span", "region": "region", "text": "free-text"}[spec.value_type]
+    if tuple(metrics) != DEFAULT_METRICS:
+        raise InvalidInput(f'field "{spec.name}" holds {what} answers: --metric applies to single-label '
+                           "fields; its own measures are printed without --metric")
+    if by is not None:
+        raise InvalidInput(f'field "{spec.name}" holds {what} answers: --by applies to single-label fields; '
+                           "per label, per annotator and per slice tables of this field are on the app's "
+                           "overview page")
+    rows, problems = _valid_rows(annotations, spec, dataset.tasks)
+    for p in problems[:MAX_WARNINGS]:
+        click.echo(f"warning: {p}", err=True)
+    _, results, _ = _measures(rows, spec, _text_lengths(dataset.tasks, spec.to_name), boot)
+    return results
 
 
 def _run_one(

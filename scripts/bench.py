@@ -568,6 +568,160 @@ def profile_rows(stats: pstats.Stats, top: int = 15) -> dict[str, list[dict[str,
     return {"by_own_time": own, "labelcheck_by_cumulative_time": ours}
 
 
+# --- spans and regions (--regions N) -----------------------------------------------
+def synthetic_spans_regions(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical tables with about ``n`` spans and ``n`` rectangles: 3 annotators per
+    task, 5 objects per task.  Spans: 5 entities in 100-character slots of a 500-char
+    text, 4 labels; each annotator shifts a boundary (20%), flips the label (10%),
+    misses the entity (10%).  Rectangles: 5 objects per image, each with its own label
+    (``o0``..``o9``, so region alpha applies); jitter of 1 percent point per coordinate,
+    10% missed."""
+    from labelcheck.table import Region, Span, from_records
+
+    rng = np.random.default_rng(seed)
+    n_tasks = max(1, n // 15)
+    k, a = 5, 3
+    # spans
+    start = (np.arange(k) * 100)[None, :] + rng.integers(0, 70, (n_tasks, k))
+    length = rng.integers(3, 25, (n_tasks, k))
+    label = rng.integers(0, 4, (n_tasks, k))
+    names = np.asarray(["PER", "ORG", "LOC", "MISC"], dtype=object)
+    rows_s: list[dict[str, Any]] = []
+    rows_r: list[dict[str, Any]] = []
+    x = rng.uniform(0, 75, (n_tasks, k))
+    y = rng.uniform(0, 75, (n_tasks, k))
+    w = rng.uniform(5, 20, (n_tasks, k))
+    h = rng.uniform(5, 20, (n_tasks, k))
+    obj_label = np.argsort(rng.random((n_tasks, 10)), axis=1)[:, :k]
+    for j in range(a):
+        s0 = start + np.where(rng.random((n_tasks, k)) < 0.2, rng.integers(-3, 4, (n_tasks, k)), 0)
+        e0 = start + length + np.where(rng.random((n_tasks, k)) < 0.2, rng.integers(-2, 3, (n_tasks, k)), 0)
+        s0 = np.clip(s0, 0, None)
+        e0 = np.maximum(e0, s0 + 1)
+        lab = np.where(rng.random((n_tasks, k)) < 0.1, rng.integers(0, 4, (n_tasks, k)), label)
+        keep_s = rng.random((n_tasks, k)) >= 0.1
+        jit = rng.uniform(-1, 1, (4, n_tasks, k))
+        xx = np.clip(x + jit[0], 0, 79)
+        yy = np.clip(y + jit[1], 0, 79)
+        ww, hh = w + jit[2], h + jit[3]
+        keep_r = rng.random((n_tasks, k)) >= 0.1
+        for t in range(n_tasks):
+            rows_s.append({"task_id": f"t{t}", "annotator_id": f"a{j}", "field": "ner",
+                           "label": tuple(Span(int(s0[t, q]), int(e0[t, q]), (names[lab[t, q]],))
+                                          for q in range(k) if keep_s[t, q])})
+            rows_r.append({"task_id": f"t{t}", "annotator_id": f"a{j}", "field": "boxes",
+                           "label": tuple(Region("rectangle", (f"o{obj_label[t, q]}",), float(xx[t, q]),
+                                                 float(yy[t, q]), float(ww[t, q]), float(hh[t, q]))
+                                          for q in range(k) if keep_r[t, q])})
+    return from_records(rows_s), from_records(rows_r)
+
+
+def materialised_character_alpha(spans: pd.DataFrame) -> Any:
+    """The reference route: one row per (character, annotation) over [min start,
+    max end] of each task, then krippendorff_alpha on that table."""
+    from labelcheck.agreement import krippendorff_alpha
+    from labelcheck.table import from_records
+
+    rows = []
+    for task, group in spans.groupby("task_id", sort=False):
+        items = [sp for lab in group["label"] for sp in lab]
+        if not items:
+            continue
+        lo, hi = min(sp.start for sp in items), max(sp.end for sp in items)
+        for ann, lab in zip(group["annotation_id"], group["label"]):
+            cats = np.full(hi - lo, "O", dtype=object)
+            for sp in lab:
+                cats[sp.start - lo: sp.end - lo] = sp.labels[0]
+            rows.extend({"task_id": f"{task}#{c}", "annotator_id": ann, "label": v}
+                        for c, v in enumerate(cats))
+    return krippendorff_alpha(from_records(rows), ci=None)
+
+
+def numpy_iou_floor(n_pairs: int, seed: int) -> npt.NDArray[np.float64]:
+    """Plain numpy IoU of ``n_pairs`` random axis-aligned box pairs: the least any
+    route that evaluates that many IoUs must do."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 80, (4, n_pairs))
+    b = rng.uniform(0, 80, (4, n_pairs))
+    iw = np.clip(np.minimum(a[0] + a[2] / 4, b[0] + b[2] / 4) - np.maximum(a[0], b[0]), 0, None)
+    ih = np.clip(np.minimum(a[1] + a[3] / 4, b[1] + b[3] / 4) - np.maximum(a[1], b[1]), 0, None)
+    inter = iw * ih
+    return inter / (a[2] * a[3] / 16 + b[2] * b[3] / 16 - inter)
+
+
+def run_spans_regions(n: int, args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+    """Time span and region agreement on ``n`` spans and ``n`` rectangles against
+    floors measured in the same run."""
+    from labelcheck.agreement import regions as R
+    from labelcheck.agreement import spans as S
+
+    t0 = time.perf_counter()
+    spans, boxes = synthetic_spans_regions(n, args.seed)
+    n_spans = int(sum(len(x) for x in spans["label"]))
+    n_boxes = int(sum(len(x) for x in boxes["label"]))
+    log(f"[regions {size_label(n)}] {n_spans} spans, {n_boxes} rectangles, "
+        f"{spans['task_id'].nunique()} tasks, generated in {time.perf_counter() - t0:.1f}s")
+    rows_ = R._collect(boxes, None)  # noqa: SLF001  (count the IoU pairs the route evaluates)
+    n_pairs = int(R._cross_pairs(rows_)[0].size)  # noqa: SLF001
+    subset_tasks = spans["task_id"].drop_duplicates().iloc[: max(1, spans["task_id"].nunique() // 100)]
+    sub = spans[spans["task_id"].isin(subset_tasks)]
+    share = len(sub) / len(spans)
+    routes: list[tuple[str, Callable[[], Any]]] = [
+        ("span_agreement_exact", lambda: S.span_agreement(spans, match="exact")),
+        ("span_agreement_overlap", lambda: S.span_agreement(spans, match="overlap")),
+        ("span_character_alpha", lambda: S.span_character_alpha(spans)),
+        ("span_disagreements", lambda: S.span_disagreements(spans)),
+        ("span_consensus", lambda: S.span_consensus(spans)),
+        ("region_agreement", lambda: R.region_agreement(boxes)),
+        ("region_alpha", lambda: R.region_alpha(boxes)),
+        ("region_consensus", lambda: R.region_consensus(boxes)),
+        ("floor_numpy_iou_pairs", lambda: numpy_iou_floor(n_pairs, args.seed)),
+        ("character_alpha_on_1pct", lambda: S.span_character_alpha(sub)),
+        ("materialised_alpha_on_1pct", lambda: materialised_character_alpha(sub)),
+    ]
+    timings, outs = interleaved(routes, args.repeats, args.slow)
+    extrap = timings["materialised_alpha_on_1pct"].seconds / share
+    values = {
+        "span_f1_exact_micro": float(outs["span_agreement_exact"]["f1"].iloc[-1]),
+        "span_f1_overlap_micro": float(outs["span_agreement_overlap"]["f1"].iloc[-1]),
+        "span_character_alpha": value_of(outs["span_character_alpha"]),
+        "region_f1@0.5_micro": float(outs["region_agreement"].set_index("label").loc[S.MICRO, "f1@0.5"]),
+        "region_mean_iou_micro": float(outs["region_agreement"].set_index("label").loc[S.MICRO, "mean_iou"]),
+        "region_alpha": value_of(outs["region_alpha"]),
+        "character_alpha_1pct_fast": value_of(outs["character_alpha_on_1pct"]),
+        "character_alpha_1pct_materialised": value_of(outs["materialised_alpha_on_1pct"]),
+    }
+    return {
+        "n": n, "n_spans": n_spans, "n_rectangles": n_boxes, "n_iou_pairs": n_pairs,
+        "timings": timings, "values": values,
+        "materialised_alpha_extrapolated_seconds": extrap, "subset_share": share,
+        "ratios": {
+            "region_agreement / numpy IoU floor": timings["region_agreement"].seconds
+            / timings["floor_numpy_iou_pairs"].seconds,
+            "region_alpha / numpy IoU floor": timings["region_alpha"].seconds
+            / timings["floor_numpy_iou_pairs"].seconds,
+            "span_character_alpha / materialised (extrapolated)": timings["span_character_alpha"].seconds / extrap,
+        },
+    }
+
+
+def render_spans_regions(res: dict[str, Any], machine: dict[str, Any], repeats: int) -> str:
+    lines = [
+        f"spans and regions: {res['n_spans']} spans, {res['n_rectangles']} rectangles "
+        f"({machine['cores']} cores, load {machine.get('loadavg_at_start')}; best of {repeats}; "
+        "other processes on the machine add noise)",
+        f"IoU pairs with overlapping bounding boxes on one task: {res['n_iou_pairs']}",
+        "",
+    ]
+    for key, t in res["timings"].items():
+        lines.append(f"  {key:<34} " + (fmt_s(t.seconds) if "seconds" in t else f"n/a: {t['error']}"))
+    lines.append(f"  {'materialised alpha, extrapolated':<34} {fmt_s(res['materialised_alpha_extrapolated_seconds'])}"
+                 f"  (1% subset / {res['subset_share']:.4f})")
+    lines += ["", "ratios:"] + [f"  {k:<52} {v:8.2f}x" for k, v in res["ratios"].items()]
+    lines += ["", "values:"] + [f"  {k:<36} {v}" for k, v in res["values"].items()]
+    return "\n".join(lines)
+
+
 # --- targets and output ------------------------------------------------------------
 def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     targets: list[dict[str, Any]] = []
@@ -793,6 +947,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="only the Label Studio benchmark (scripts/bench_labelstudio.py): pull_project against "
                         "Label Studio's own export on a real server seeded with N_TASKS tasks x 3 "
                         "annotations (default 20k)")
+    p.add_argument("--regions", metavar="N", nargs="?", const="100k",
+                   help="only the span and region benchmark: N spans and N rectangles "
+                        "(default 100k), timed against floors in the same run")
     p.add_argument("--_child-memory", nargs=2, metavar=("ROUTE", "PARQUET"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -809,6 +966,16 @@ def main(argv: list[str] | None = None) -> int:
         return bench_labelstudio.main([str(parse_size(args.labelstudio))]
                                       + (["--json", args.json] if args.json else [])
                                       + (["--check"] if args.check else []))
+
+    if args.regions:
+        import labelcheck.agreement.regions  # noqa: F401  (import cost is not the routes')
+
+        machine = machine_info()
+        res = run_spans_regions(parse_size(args.regions), args, lambda m: print(m, file=sys.stderr, flush=True))
+        print(render_spans_regions(res, machine, args.repeats))
+        if args.json:
+            Path(args.json).write_text(json.dumps(jsonable({"machine": machine, "spans_regions": res}), indent=2) + "\n")
+        return 0
 
     args.size_list = sorted(parse_size(s) for s in args.sizes.split(",") if s.strip())
     args._irrcac_per_row = 0.0

@@ -61,7 +61,8 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Bumped when the payload's shape changes (pages can tell an old stored payload).
 OVERVIEW_VERSION = 1
-#: Value types whose agreement needs measures of their own (issue 9).
+#: Value types whose agreement needs measures of their own
+#: (:mod:`labelcheck.analysis.structured`).
 NOT_YET_ANALYSED = ("multichoice", "span", "region", "text")
 #: Task columns with more distinct values than this are not offered as slices
 #: (the rule of :func:`labelcheck.storage.annotations.slice_columns`, copied: the
@@ -132,6 +133,7 @@ def project_overview(
     names = [n for n in specs if n in present] + [n for n in present if n not in specs]
     names += [n for n in specs if n not in present]
     boot = Interval("bootstrap", confidence=confidence, n_boot=n_boot, seed=seed)
+    slices = slice_summary(dataset.tasks)
     fields: list[dict[str, Any]] = []
     for i, name in enumerate(names):
         progress(i / max(len(names), 1), f"field {name}")
@@ -140,13 +142,20 @@ def project_overview(
             fields.append(_skipped(name, spec, "no answers in this field"))
             continue
         rows = annotations if len(present) == 1 else annotations[annotations[FIELD] == name]
-        fields.append(field_overview(rows, spec or _spec_from_data(name, rows), boot))
+        spec = spec or _spec_from_data(name, rows)
+        if spec.value_type in NOT_YET_ANALYSED:
+            from labelcheck.analysis.structured import structured_overview
+
+            fields.append(structured_overview(rows, spec, dataset.tasks, [s["column"] for s in slices],
+                                              _skipped(name, spec, None), ci=boot))
+            continue
+        fields.append(field_overview(rows, spec, boot))
     progress(1.0, "overview done")
     payload: dict[str, Any] = plain_json({
         "version": OVERVIEW_VERSION,
         "settings": {"n_boot": n_boot, "confidence": confidence, "seed": seed},
         "totals": _totals(annotations, fields, len(present)),
-        "slices": slice_summary(dataset.tasks),
+        "slices": slices,
         "fields": fields,
     })
     return payload

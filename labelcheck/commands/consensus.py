@@ -18,6 +18,12 @@ import click
 #: The method names of the contract (``labelcheck.consensus.METHODS``; a test keeps
 #: the two in step, so ``--help`` does not have to import the models).
 METHOD_NAMES: tuple[str, ...] = ("majority_vote", "dawid_skene", "mace")
+#: Consensus rules of the answer types that are not single choices, by value type
+#: (``--method auto`` picks the field's; :mod:`labelcheck.consensus.structured`,
+#: :mod:`labelcheck.agreement.spans`, :mod:`labelcheck.agreement.regions`).
+TYPE_METHODS: dict[str, str] = {"multichoice": "label_vote", "span": "span_vote", "region": "box_fusion",
+                                "rating": "median", "number": "median", "text": "medoid"}
+STRUCTURED_METHODS: tuple[str, ...] = ("label_vote", "span_vote", "box_fusion", "median", "medoid")
 TIE_CHOICES: tuple[str, ...] = ("unresolved", "reliability", "deterministic")
 
 
@@ -32,8 +38,13 @@ def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 @click.command("consensus")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--method", type=click.Choice(METHOD_NAMES), default="majority_vote",
-              show_default=True, help="Consensus model.")
+@click.option("--method", type=click.Choice(("auto", *METHOD_NAMES, *STRUCTURED_METHODS)), default="auto",
+              show_default=True,
+              help="Consensus model. auto: majority_vote for choices and ratings, and for the other "
+                   "answer types their rule: label_vote (multi-label: labels in more than half the "
+                   "answers), span_vote (spans in more than half the answers), box_fusion (boxes "
+                   "matched by IoU >= 0.5, median coordinates), medoid (free text); median for ratings "
+                   "and numbers on request.")
 @click.option("--field", metavar="NAME",
               help="Field (Label Studio control tag) to aggregate; required when the file has several.")
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv",
@@ -74,13 +85,21 @@ def consensus(
 ) -> None:
     """Consensus label, confidence and posterior of every item of FILE (Label Studio
     export or long CSV/Parquet), and each annotator's reliability."""
-    options = _model_options(method, tie, max_iter, tol, smoothing, restarts, seed)
     from labelcheck.cli import _load, _warn_problems
     from labelcheck.errors import LabelcheckError
 
     try:
         dataset = _load(file, strict)
         _warn_problems(dataset)
+        method = _resolve_method(dataset, method, field)
+        if method in STRUCTURED_METHODS:
+            payload = _run_structured(dataset, method, field)
+            if fmt == "json":
+                click.echo(json.dumps({"file": file, **payload}, allow_nan=False, ensure_ascii=False))
+            else:
+                _echo_structured_csv(payload)
+            return
+        options = _model_options(method, tie, max_iter, tol, smoothing, restarts, seed)
         result = _run(dataset, method, field, categories, options)
     except LabelcheckError as exc:
         raise click.ClickException(str(exc)) from None
@@ -140,3 +159,107 @@ def _run(
     elif spec is not None and spec.categories:
         cats = spec.categories
     return METHODS[method](annotations, field=field_name, categories=cats, **options)
+
+
+def _resolve_method(dataset: Any, method: str, field: str | None) -> str:
+    """``auto`` as the field's method; a choice model on a type it cannot read, or a
+    type's rule on another type, is a usage error naming the right method."""
+    from labelcheck.table import select_field
+
+    _, field_name = select_field(dataset.annotations, field)
+    spec = dataset.fields.get(field_name)
+    kind = spec.value_type if spec is not None else "choice"
+    own = TYPE_METHODS.get(kind)
+    if method == "auto":
+        return own if kind in ("multichoice", "span", "region", "text") else "majority_vote"
+    if method in STRUCTURED_METHODS and method != own:
+        fits = [k for k, m in TYPE_METHODS.items() if m == method]
+        raise click.UsageError(f'--method {method} is for {" and ".join(fits)} answers; field "{field_name}" '
+                               f"holds {kind} answers" + (f" (use {own} or auto)" if own else ""))
+    if method in METHOD_NAMES and kind in ("span", "region", "text"):
+        raise click.UsageError(f'field "{field_name}" holds {kind} answers, which {method} cannot read: '
+                               f"use --method {own} (or auto)")
+    return method
+
+
+def _run_structured(dataset: Any, method: str, field: str | None) -> dict[str, Any]:
+    """The type's consensus as the JSON contract: items with ``label`` (a list of
+    labels, spans or regions, a number or a text), ``confidence``, ``tie``,
+    ``posterior`` (null: these rules have none) and ``reason``; annotators with their
+    answer counts (these rules estimate no reliability)."""
+    from labelcheck.table import ANNOTATOR_ID, select_field
+
+    annotations, field_name = select_field(dataset.annotations, field)
+    frame = _structured_frame(dataset, annotations, field_name, method)
+    items = [{"item_id": str(row["task_id"]), "label": _label_json(row["label"]),
+              "confidence": _number(row["confidence"]), "tie": bool(row.get("tie", False) or False),
+              "posterior": None, "reason": row.get("reason"), "n_answers": int(row["n_answers"])}
+             for row in frame.to_dict("records")]
+    counts = annotations[ANNOTATOR_ID].astype(str).value_counts().sort_index()
+    annotators = [{"annotator_id": a, "n_annotations": int(n), "reliability": None} for a, n in counts.items()]
+    return {"method": method, "field": field_name, "items": items, "annotators": annotators, "model": {}}
+
+
+def _structured_frame(dataset: Any, annotations: Any, field_name: str, method: str) -> Any:
+    spec = dataset.fields.get(field_name)
+    if method == "label_vote":
+        from labelcheck.consensus.structured import multilabel_consensus
+
+        return multilabel_consensus(annotations, field=field_name,
+                                    labels=list(spec.categories) if spec and spec.categories else None)
+    if method == "median":
+        from labelcheck.consensus.structured import rating_consensus
+
+        return rating_consensus(annotations, field=field_name)
+    if method == "medoid":
+        from labelcheck.consensus.structured import text_consensus
+
+        return text_consensus(annotations, field=field_name)
+    if method == "span_vote":
+        from labelcheck.agreement.spans import span_consensus, split_valid_spans
+
+        valid, _ = split_valid_spans(annotations, field=field_name)
+        return span_consensus(valid, field=field_name)
+    from labelcheck.agreement.regions import region_consensus, split_valid_regions
+
+    valid, _ = split_valid_regions(annotations, field=field_name)
+    return region_consensus(valid, field=field_name)
+
+
+def _label_json(value: Any) -> Any:
+    """A consensus label as JSON: spans and regions as objects, tuples as lists."""
+    import dataclasses
+
+    import numpy as np
+
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return [_label_json(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _label_json(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return None if value != value else value
+
+
+def _echo_structured_csv(payload: dict[str, Any]) -> None:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["item_id", "label", "confidence", "tie", "reason", "n_answers"])
+    for item in payload["items"]:
+        label = item["label"]
+        shown = json.dumps(label, ensure_ascii=False) if isinstance(label, (list, dict)) else label
+        writer.writerow([item["item_id"], shown, item["confidence"], item["tie"], item["reason"] or "",
+                         item["n_answers"]])
+    click.echo(out.getvalue(), nl=False)

@@ -437,12 +437,16 @@ def item(project_id: int, task_id: str) -> Any:
     from labelcheck.web.adjudication import item_panel
 
     adjudication = item_panel(project_id, project.snapshot, task_id, fields_shown, stats)
+    from labelcheck.web.item_markup import markup
+
+    drawn = markup(specs, data, [(a.field, a.annotation_id, a.annotator_id, label)
+                                 for a, label in zip(answers, texts)])
     return render_template(
         "items/item.html", project=project, task_id=task_id,
         data=[_data_entry(k, v, objects) for k, v in data.items()],
         columns=list(columns.values()), fields=fields_shown, cells=cells, stats=stats,
         ready=bool(stats), neighbours=neighbours, back=request.args.to_dict(),
-        off_top=off_top, tied=tied, adjudication=adjudication, here=request.full_path)
+        off_top=off_top, tied=tied, adjudication=adjudication, here=request.full_path, drawn=drawn)
 
 
 def _from_us(microseconds: int | None) -> datetime | None:

@@ -49,7 +49,8 @@ def test_contract_options_are_declared() -> None:
     assert {"--method", "--field", "--format", "--tie", "--max-iter", "--tol", "--smoothing",
             "--restarts", "--seed", "--categories", "--strict"} <= options
     method = next(p for p in command.consensus.params if p.name == "method")
-    assert tuple(method.type.choices) == METHODS  # type: ignore[attr-defined]
+    # the contract's models, then (added) auto and the rules of the other answer types
+    assert tuple(method.type.choices) == ("auto", *METHODS, *command.STRUCTURED_METHODS)  # type: ignore[attr-defined]
     fmt = next(p for p in command.consensus.params if p.name == "fmt")
     assert tuple(fmt.type.choices) == ("csv", "json")  # type: ignore[attr-defined]
 

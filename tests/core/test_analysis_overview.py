@@ -278,7 +278,7 @@ def test_slices_are_scalar_columns_with_few_values() -> None:
     ]
 
 
-def test_fields_not_analysed_yet_are_reported_not_crashed() -> None:
+def test_every_answer_type_is_analysed_with_its_own_measures() -> None:
     span = (T.Span(0, 4, ("PER",)),)
     rows = make_table([("t1", "a", "x"), ("t1", "b", "y"), ("t2", "a", "x"), ("t2", "b", "x")])
     spans = make_table([("t1", "a", span), ("t1", "b", span)], field="ner")
@@ -290,8 +290,13 @@ def test_fields_not_analysed_yet_are_reported_not_crashed() -> None:
     assert [f["name"] for f in payload["fields"]] == ["label", "ner", "tags", "notes"]
     by_name = {f["name"]: f for f in payload["fields"]}
     assert by_name["label"]["analysed"] is True
-    assert by_name["ner"]["analysed"] is False and "issue 9" in by_name["ner"]["reason"]
-    assert by_name["tags"]["value_type"] == "multichoice" and "issue 9" in by_name["tags"]["reason"]
+    # spans and multi-label sets get their own coefficients (labelcheck.analysis.structured)
+    assert by_name["ner"]["analysed"] is True
+    assert [c["name"] for c in by_name["ner"]["coefficients"]] == [
+        "span_character_alpha", "span_f1_exact", "span_f1_overlap"]
+    assert by_name["ner"]["coefficients"][1]["value"] == 1.0  # the two annotations agree
+    assert by_name["tags"]["value_type"] == "multichoice" and by_name["tags"]["analysed"] is True
+    assert by_name["tags"]["coefficients"][0]["name"] == "multilabel_alpha"
     assert by_name["notes"]["reason"] == "no answers in this field"
     assert payload["totals"] == {"items": 2, "annotations": 4, "annotators": 2, "fields": 4}
 
