@@ -29,6 +29,7 @@ def project_hotspots(dataset: Dataset, fields: list[dict[str, Any]], *, target: 
     from labelcheck.hotspots.analysis import find_hotspots
 
     out: dict[str, dict[str, Any]] = {}
+    out |= _structured(dataset, fields, target)
     chosen = [f for f in fields if f.get("analysed") and f.get("value_type") in ANALYSED_TYPES]
     tasks = dataset.tasks
     for k, spec in enumerate(chosen):
@@ -55,3 +56,38 @@ def project_hotspots(dataset: Dataset, fields: list[dict[str, Any]], *, target: 
         payload["pairs"] = pairs
         out[name] = payload
     return out
+
+
+def _structured(dataset: Dataset, fields: list[dict[str, Any]], target: float) -> dict[str, dict[str, Any]]:
+    """Hotspots of the analysed multi-label, span, region and free-text fields
+    (:mod:`labelcheck.hotspots.structured`), on the slices the overview lists with
+    2-12 short values."""
+    from labelcheck.analysis.structured import MAX_SLICE_ROWS, STRUCTURED_TYPES, field_alpha
+    from labelcheck.hotspots.structured import structured_hotspots
+    from labelcheck.table import FIELD, FieldSpec
+
+    out: dict[str, dict[str, Any]] = {}
+    annotations = dataset.annotations
+    for spec in fields:
+        if not spec.get("analysed") or spec.get("value_type") not in STRUCTURED_TYPES:
+            continue
+        name = spec["name"]
+        field_spec = dataset.fields.get(name) or FieldSpec(name, spec["value_type"])
+        rows = annotations[(annotations[FIELD] == name).to_numpy()]
+        try:
+            valid, alpha, overall = field_alpha(rows, field_spec, dataset.tasks)
+            columns = _short_slice_columns(dataset.tasks, MAX_SLICE_ROWS)
+            out[name] = structured_hotspots(valid, dataset.tasks, field=name, value_type=field_spec.value_type,
+                                            alpha=alpha, overall=overall, slice_columns=columns, target=target)
+        except Exception as err:  # reported, not fatal (as for single choices)
+            out[name] = {"skipped": f"{type(err).__name__}: {err}"}
+    return out
+
+
+def _short_slice_columns(tasks: Any, max_values: int) -> list[str]:
+    from labelcheck.analysis.overview import slice_summary
+    from labelcheck.analysis.structured import MAX_SLICE_VALUE_CHARS
+
+    return [s["column"] for s in slice_summary(tasks) if 2 <= s["n_values"] <= max_values
+            and all(len(str(v)) <= MAX_SLICE_VALUE_CHARS and not str(v).startswith(("http", "data:"))
+                    for v in s["values"])]

@@ -218,6 +218,37 @@ def _slice_table(rows: pd.DataFrame, tasks: pd.DataFrame, columns: list[str], al
                    ("alpha", "α", "num")])
 
 
+def field_alpha(rows: pd.DataFrame, spec: FieldSpec,
+                tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, Alpha, AgreementResult]:
+    """The field's well-formed answers, its alpha as a function of a subset of them (what
+    the annotator and slice tables and the hotspots recompute), and the alpha of all."""
+    valid, _ = _valid_rows(rows, spec, tasks)
+    texts = _text_lengths(tasks, spec.to_name)
+    alpha, _, _ = _measures(valid.iloc[:0], spec, texts) if valid.empty else _alpha_only(spec, texts)
+    return valid, alpha, alpha(valid)
+
+
+def _alpha_only(spec: FieldSpec, texts: Mapping[str, int] | None) -> tuple[Alpha, None, None]:
+    kind = spec.value_type
+    if kind == "multichoice":
+        from labelcheck.agreement.multilabel import multilabel_alpha
+
+        return (lambda r: multilabel_alpha(r, distance="masi")), None, None
+    if kind == "text":
+        from labelcheck.agreement.text import text_alpha
+
+        return (lambda r: text_alpha(r)), None, None
+    if kind == "span":
+        from labelcheck.agreement.spans import span_character_alpha
+
+        return (lambda r: span_character_alpha(r, text_lengths=texts)), None, None
+    if kind == "region":
+        from labelcheck.agreement.regions import region_alpha
+
+        return (lambda r: region_alpha(r)), None, None
+    raise ValueError(f"not a structured value type: {kind}")
+
+
 # --- helpers -------------------------------------------------------------------------
 def _valid_rows(rows: pd.DataFrame, spec: FieldSpec,
                 tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, list[InputProblem]]:

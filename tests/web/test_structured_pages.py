@@ -94,3 +94,16 @@ def test_the_item_page_highlights_spans_and_draws_boxes(project: tuple[FlaskClie
     assert boxes.count("<figure") == 3 and boxes.count("<rect ") == 6
     assert 'data-label="truck"' in boxes and '<img src="data:image/svg+xml' in boxes
     assert re.search(r'<rect x="13\.0" y="20\.0" width="20\.0" height="30\.0"', boxes)  # annotator 2: +3 %
+
+
+def test_what_to_fix_first_ranks_the_hotspots_of_structured_fields(project: tuple[FlaskClient, str]) -> None:
+    client, url = project
+    html = page(client.get(f"{url}/hotspots?field=box"))
+    rows = re.findall(r"<td>([A-Z][a-z]+(?: [a-z]+)?)</td>\s*<td><a href=\"([^\"]+)\">([^<]+)</a>", html)
+    assert rows[0][0] == "Annotator" and rows[0][2] == "2"  # the shifted boxes
+    assert "ranked by gain" in html
+    detail = page(client.get(rows[0][1]))
+    assert "Annotator" in detail and "2" in detail
+    topics = page(client.get(f"{url}/hotspots?field=topics"))
+    first = re.findall(r"<td>([A-Z][a-z]+(?: [a-z]+)?)</td>\s*<td><a href=\"[^\"]+\">([^<]+)</a>", topics)[0]
+    assert first == ("Slice", "channel = email")  # where annotator 3 adds "other"
