@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from labelcheck.consensus.adjudication import adjudications_sha256
-from labelcheck.consensus.canonical import SNAPSHOT_COLUMNS, SNAPSHOT_SCHEME, canonical_json
+from labelcheck.consensus.canonical import SNAPSHOT_COLUMNS, SNAPSHOT_SCHEME
 from labelcheck.consensus.export import (
     AGREEMENT,
     CONFIDENCE,
@@ -60,6 +60,11 @@ LS_RESULT: dict[str, tuple[str, str]] = {
     "number": ("number", "number"),
     "text": ("textarea", "text"),
 }
+#: Label Studio result type of each region shape (its value key is the same word).
+LS_REGION_RESULT: dict[str, str] = {"rectangle": "rectanglelabels", "polygon": "polygonlabels",
+                                    "ellipse": "ellipselabels", "keypoint": "keypointlabels"}
+#: Value types whose label is a list of spans or regions: one result per span/region.
+LS_ITEM_TYPES: tuple[str, ...] = ("span", "region")
 META_PREFIX = "meta."
 DATA_PREFIX = "data."
 
@@ -280,15 +285,18 @@ def _parquet_bytes(table: ExportTable) -> bytes:
 
     frame = _frame(table)
     arrays = []
+    label_type = _arrow_label_type(table.value_type, pa)
     for col in frame.columns:
         values = frame[col]
-        if values.dtype == object:
+        if col == FINAL_LABEL and label_type is not None:
+            arrays.append(pa.array(values.tolist(), type=label_type))
+        elif values.dtype == object:
             arrays.append(_arrow_object(values.tolist(), pa))
         else:
             arrays.append(pa.Array.from_pandas(values))
     metadata = {
         b"labelcheck": json.dumps(
-            {"field": table.field, "method": table.rules.method,
+            {"field": table.field, "method": _method(table),
              "snapshot_sha256": table.snapshot_sha256},
             sort_keys=True,
         ).encode("utf-8")
@@ -300,6 +308,32 @@ def _parquet_bytes(table: ExportTable) -> bytes:
                    use_dictionary=True)
     data: bytes = sink.getvalue().to_pybytes()
     return data
+
+
+def _method(table: ExportTable) -> str:
+    """The method that ran: the rules' own, or what ``auto`` resolved to."""
+    if table.rules.method == "auto":
+        return str(table.model.get("method", "auto"))
+    return str(table.rules.method)
+
+
+def _arrow_label_type(value_type: str, pa: Any) -> Any:
+    """The arrow type of ``final_label`` for the structured types (None: inferred)."""
+    labels = pa.list_(pa.string())
+    if value_type == "multichoice":
+        return labels
+    if value_type == "span":
+        return pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64()), ("labels", labels),
+                                   ("text", pa.string())]))
+    if value_type == "region":
+        return pa.list_(pa.struct([
+            ("shape", pa.string()), ("labels", labels), ("x", pa.float64()), ("y", pa.float64()),
+            ("width", pa.float64()), ("height", pa.float64()), ("rotation", pa.float64()),
+            ("points", pa.list_(pa.list_(pa.float64()))),
+        ]))
+    if value_type == "text":
+        return pa.string()
+    return None
 
 
 def _arrow_object(values: list[Any], pa: Any) -> Any:
@@ -316,17 +350,16 @@ def _arrow_object(values: list[Any], pa: Any) -> Any:
 def _labelstudio_bytes(table: ExportTable, completed_by: str | int | None) -> bytes:
     """A Label Studio import file: one task per kept item, with its data, and the final
     label as one annotation (none for a kept unresolved item)."""
-    if table.value_type not in LS_RESULT:
+    if table.value_type not in LS_RESULT and table.value_type not in LS_ITEM_TYPES:
         raise InvalidInput(
             f'field "{table.field}" holds {table.value_type} answers; the Label Studio '
-            f"export writes {', '.join(LS_RESULT)} fields"
+            f"export writes {', '.join([*LS_RESULT, *LS_ITEM_TYPES])} fields"
         )
     if not table.to_name:
         raise InvalidInput(
             f'field "{table.field}": the file does not say which object tag it labels '
             "(to_name); export a Label Studio file, or use another format"
         )
-    result_type, value_key = LS_RESULT[table.value_type]
     frame = _frame(table)
     annotator = _completed_by(completed_by)
     tasks = []
@@ -352,19 +385,63 @@ def _labelstudio_bytes(table: ExportTable, completed_by: str | int | None) -> by
         }
         label = row[FINAL_LABEL]
         if label is not None:
-            value = label if isinstance(label, list) else [label]
-            if value_key in ("rating", "number"):
-                value = label
             annotation: dict[str, Any] = {"id": n}
             if annotator is not None:
                 annotation["completed_by"] = annotator
-            annotation["result"] = [{"from_name": table.field, "to_name": table.to_name,
-                                     "type": result_type, "value": {value_key: value}}]
+            annotation["result"] = _ls_results(table, label, n)
             annotation["ground_truth"] = False
             task["annotations"] = [annotation]
         tasks.append(json.dumps(task, ensure_ascii=False, allow_nan=False))
     text = "[\n" + ",\n".join(tasks) + "\n]\n" if tasks else "[]\n"
     return text.encode("utf-8")
+
+
+def _ls_results(table: ExportTable, label: Any, n: int) -> list[dict[str, Any]]:
+    """The results of one final label (already plain): one ``choices`` / ``rating`` /
+    ``number`` / ``textarea`` result, or one ``labels`` result per span and one
+    ``<shape>labels`` result per region (ids ``<annotation>-<k>``); none for an empty
+    set, span list or region list."""
+    head = {"from_name": table.field, "to_name": table.to_name}
+    if table.value_type == "span":
+        return [{"id": f"{n}-{k}", **head, "type": "labels", "value": _ls_span(span)}
+                for k, span in enumerate(label, 1)]
+    if table.value_type == "region":
+        return [{"id": f"{n}-{k}", **head, "type": LS_REGION_RESULT[region["shape"]],
+                 "value": _ls_region(region)} for k, region in enumerate(label, 1)]
+    result_type, value_key = LS_RESULT[table.value_type]
+    value = label if isinstance(label, list) else [label]
+    if value_key in ("rating", "number"):
+        value = label
+    if table.value_type == "multichoice" and not value:
+        return []
+    return [{**head, "type": result_type, "value": {value_key: value}}]
+
+
+def _ls_span(span: Mapping[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = {"start": span["start"], "end": span["end"]}
+    if span.get("text") is not None:
+        value["text"] = span["text"]
+    value["labels"] = list(span["labels"])
+    return value
+
+
+def _ls_region(region: Mapping[str, Any]) -> dict[str, Any]:
+    """A region's Label Studio value, in percent of the image: rectangles ``x, y,
+    width, height, rotation``; ellipses the centre and ``radiusX, radiusY``;
+    polygons ``points``; keypoints ``x, y`` (and ``width`` when known)."""
+    shape = region["shape"]
+    key = LS_REGION_RESULT[shape]
+    if shape == "polygon":
+        return {"points": region["points"], key: list(region["labels"])}
+    value: dict[str, Any] = {"x": region["x"], "y": region["y"]}
+    if shape == "rectangle":
+        value.update(width=region["width"], height=region["height"], rotation=region["rotation"])
+    elif shape == "ellipse":
+        value.update(radiusX=region["width"], radiusY=region["height"], rotation=region["rotation"])
+    elif region.get("width") is not None:
+        value["width"] = region["width"]
+    value[key] = list(region["labels"])
+    return value
 
 
 def _completed_by(value: str | int | None) -> Any:
@@ -385,6 +462,8 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
@@ -394,8 +473,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, bool)):
         return value
     if hasattr(value, "__dataclass_fields__"):
-        result: Any = json.loads(canonical_json(value))
-        return result
+        # a Span or Region: its fields in declaration order, values plain
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
     return str(value)
 
 

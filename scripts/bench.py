@@ -654,6 +654,9 @@ def run_spans_regions(n: int, args: argparse.Namespace, log: Callable[[str], Non
     floors measured in the same run."""
     from labelcheck.agreement import regions as R
     from labelcheck.agreement import spans as S
+    from labelcheck.agreement.region_table import collect_regions, cross_pairs
+    from labelcheck.consensus.regions import region_consensus
+    from labelcheck.consensus.spans import span_consensus
 
     t0 = time.perf_counter()
     spans, boxes = synthetic_spans_regions(n, args.seed)
@@ -661,8 +664,7 @@ def run_spans_regions(n: int, args: argparse.Namespace, log: Callable[[str], Non
     n_boxes = int(sum(len(x) for x in boxes["label"]))
     log(f"[regions {size_label(n)}] {n_spans} spans, {n_boxes} rectangles, "
         f"{spans['task_id'].nunique()} tasks, generated in {time.perf_counter() - t0:.1f}s")
-    rows_ = R._collect(boxes, None)  # noqa: SLF001  (count the IoU pairs the route evaluates)
-    n_pairs = int(R._cross_pairs(rows_)[0].size)  # noqa: SLF001
+    n_pairs = int(cross_pairs(collect_regions(boxes, None))[0].size)  # the IoU pairs the routes evaluate
     subset_tasks = spans["task_id"].drop_duplicates().iloc[: max(1, spans["task_id"].nunique() // 100)]
     sub = spans[spans["task_id"].isin(subset_tasks)]
     share = len(sub) / len(spans)
@@ -671,10 +673,10 @@ def run_spans_regions(n: int, args: argparse.Namespace, log: Callable[[str], Non
         ("span_agreement_overlap", lambda: S.span_agreement(spans, match="overlap")),
         ("span_character_alpha", lambda: S.span_character_alpha(spans)),
         ("span_disagreements", lambda: S.span_disagreements(spans)),
-        ("span_consensus", lambda: S.span_consensus(spans)),
+        ("span_consensus", lambda: span_consensus(spans)),
         ("region_agreement", lambda: R.region_agreement(boxes)),
         ("region_alpha", lambda: R.region_alpha(boxes)),
-        ("region_consensus", lambda: R.region_consensus(boxes)),
+        ("region_consensus", lambda: region_consensus(boxes)),
         ("floor_numpy_iou_pairs", lambda: numpy_iou_floor(n_pairs, args.seed)),
         ("character_alpha_on_1pct", lambda: S.span_character_alpha(sub)),
         ("materialised_alpha_on_1pct", lambda: materialised_character_alpha(sub)),
@@ -950,6 +952,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--regions", metavar="N", nargs="?", const="100k",
                    help="only the span and region benchmark: N spans and N rectangles "
                         "(default 100k), timed against floors in the same run")
+    p.add_argument("--consensus", metavar="SIZES", nargs="?", const="100k,1M",
+                   help="only the consensus benchmark (scripts/bench_consensus.py): majority vote and "
+                        "Dawid-Skene against crowd-kit, and a Parquet export, at SIZES (default 100k,1M)")
     p.add_argument("--_child-memory", nargs=2, metavar=("ROUTE", "PARQUET"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -967,8 +972,15 @@ def main(argv: list[str] | None = None) -> int:
                                       + (["--json", args.json] if args.json else [])
                                       + (["--check"] if args.check else []))
 
+    if args.consensus:
+        import bench_consensus
+
+        return bench_consensus.main(["--sizes", args.consensus, "--repeats", str(args.repeats)]
+                                    + (["--json", args.json] if args.json else [])
+                                    + (["--check"] if args.check else []))
     if args.regions:
         import labelcheck.agreement.regions  # noqa: F401  (import cost is not the routes')
+        import labelcheck.consensus.regions  # noqa: F401
 
         machine = machine_info()
         res = run_spans_regions(parse_size(args.regions), args, lambda m: print(m, file=sys.stderr, flush=True))

@@ -253,11 +253,11 @@ def _alpha_only(spec: FieldSpec, texts: Mapping[str, int] | None) -> tuple[Alpha
 def _valid_rows(rows: pd.DataFrame, spec: FieldSpec,
                 tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, list[InputProblem]]:
     if spec.value_type == "span":
-        from labelcheck.agreement.spans import split_valid_spans
+        from labelcheck.agreement.span_checks import split_valid_spans
 
         return split_valid_spans(rows, text_lengths=_text_lengths(tasks, spec.to_name))
     if spec.value_type == "region":
-        from labelcheck.agreement.regions import split_valid_regions
+        from labelcheck.agreement.region_checks import split_valid_regions
 
         return split_valid_regions(rows)
     return rows[rows[LABEL].notna().to_numpy()], []

@@ -18,11 +18,8 @@ import click
 #: The method names of the contract (``labelcheck.consensus.METHODS``; a test keeps
 #: the two in step, so ``--help`` does not have to import the models).
 METHOD_NAMES: tuple[str, ...] = ("majority_vote", "dawid_skene", "mace")
-#: Consensus rules of the answer types that are not single choices, by value type
-#: (``--method auto`` picks the field's; :mod:`labelcheck.consensus.structured`,
-#: :mod:`labelcheck.agreement.spans`, :mod:`labelcheck.agreement.regions`).
-TYPE_METHODS: dict[str, str] = {"multichoice": "label_vote", "span": "span_vote", "region": "box_fusion",
-                                "rating": "median", "number": "median", "text": "medoid"}
+#: The answer types' own rules (``labelcheck.consensus.rules.STRUCTURED_METHODS``, spelled
+#: here too for a fast ``--help``; a test keeps the two in step).
 STRUCTURED_METHODS: tuple[str, ...] = ("label_vote", "span_vote", "box_fusion", "median", "medoid")
 TIE_CHOICES: tuple[str, ...] = ("unresolved", "reliability", "deterministic")
 
@@ -162,24 +159,19 @@ def _run(
 
 
 def _resolve_method(dataset: Any, method: str, field: str | None) -> str:
-    """``auto`` as the field's method; a choice model on a type it cannot read, or a
-    type's rule on another type, is a usage error naming the right method."""
+    """``auto`` as the field's method (:func:`labelcheck.consensus.rules.resolve_method`);
+    a model or rule that cannot read the field's answers is a usage error naming the
+    method to use."""
+    from labelcheck.consensus.rules import resolve_method
+    from labelcheck.errors import InvalidInput
     from labelcheck.table import select_field
 
     _, field_name = select_field(dataset.annotations, field)
     spec = dataset.fields.get(field_name)
-    kind = spec.value_type if spec is not None else "choice"
-    own = TYPE_METHODS.get(kind)
-    if method == "auto":
-        return own if kind in ("multichoice", "span", "region", "text") else "majority_vote"
-    if method in STRUCTURED_METHODS and method != own:
-        fits = [k for k, m in TYPE_METHODS.items() if m == method]
-        raise click.UsageError(f'--method {method} is for {" and ".join(fits)} answers; field "{field_name}" '
-                               f"holds {kind} answers" + (f" (use {own} or auto)" if own else ""))
-    if method in METHOD_NAMES and kind in ("span", "region", "text"):
-        raise click.UsageError(f'field "{field_name}" holds {kind} answers, which {method} cannot read: '
-                               f"use --method {own} (or auto)")
-    return method
+    try:
+        return resolve_method(method, spec.value_type if spec is not None else "choice", field_name)
+    except InvalidInput as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _run_structured(dataset: Any, method: str, field: str | None) -> dict[str, Any]:
@@ -201,29 +193,15 @@ def _run_structured(dataset: Any, method: str, field: str | None) -> dict[str, A
 
 
 def _structured_frame(dataset: Any, annotations: Any, field_name: str, method: str) -> Any:
+    from labelcheck.consensus.rules import run_rule, split_valid
+
     spec = dataset.fields.get(field_name)
-    if method == "label_vote":
-        from labelcheck.consensus.structured import multilabel_consensus
-
-        return multilabel_consensus(annotations, field=field_name,
-                                    labels=list(spec.categories) if spec and spec.categories else None)
-    if method == "median":
-        from labelcheck.consensus.structured import rating_consensus
-
-        return rating_consensus(annotations, field=field_name)
-    if method == "medoid":
-        from labelcheck.consensus.structured import text_consensus
-
-        return text_consensus(annotations, field=field_name)
-    if method == "span_vote":
-        from labelcheck.agreement.spans import span_consensus, split_valid_spans
-
-        valid, _ = split_valid_spans(annotations, field=field_name)
-        return span_consensus(valid, field=field_name)
-    from labelcheck.agreement.regions import region_consensus, split_valid_regions
-
-    valid, _ = split_valid_regions(annotations, field=field_name)
-    return region_consensus(valid, field=field_name)
+    value_type = spec.value_type if spec is not None else "choice"
+    valid, problems = split_valid(annotations, field_name, value_type)
+    for problem in problems[:20]:
+        click.echo(f"warning: {problem}", err=True)
+    declared = list(spec.categories) if spec is not None and spec.categories else None
+    return run_rule(valid, field_name, method, declared if method == "label_vote" else None)
 
 
 def _label_json(value: Any) -> Any:

@@ -20,7 +20,11 @@ from typing import Any
 
 import click
 
-from labelcheck.commands.consensus import METHOD_NAMES, TIE_CHOICES
+from labelcheck.commands.consensus import METHOD_NAMES, STRUCTURED_METHODS, TIE_CHOICES
+
+#: ``--method`` choices: the choice models, ``auto`` and the answer types' own rules
+#: (``labelcheck.consensus.export.METHODS``; a test keeps the two in step).
+EXPORT_METHODS: tuple[str, ...] = (*METHOD_NAMES, "auto", *STRUCTURED_METHODS)
 
 #: The export formats (``labelcheck.exporting.FORMATS``; a test keeps the two in step).
 FORMAT_NAMES: tuple[str, ...] = ("csv", "jsonl", "parquet", "labelstudio")
@@ -41,8 +45,11 @@ def _parse_ids(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
                    "manifest.json.")
 @click.option("--field", metavar="NAME",
               help="Field (Label Studio control tag) to export; required when the file has several.")
-@click.option("--method", type=click.Choice(METHOD_NAMES), default="majority_vote",
-              show_default=True, help="Consensus model.")
+@click.option("--method", type=click.Choice(EXPORT_METHODS), default="majority_vote",
+              show_default=True,
+              help="Consensus model. auto: majority_vote for choices, ratings and numbers, the "
+                   "type's rule otherwise: label_vote (multi-label), span_vote (spans), box_fusion "
+                   "(regions), medoid (free text); median for ratings and numbers on request.")
 @click.option("--tie", type=click.Choice(TIE_CHOICES), default="unresolved", show_default=True,
               help="Tie policy (reliability: majority_vote only).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -92,7 +99,7 @@ def export(
 ) -> None:
     """Export one field of FILE (Label Studio export or long CSV/Parquet) as a training
     set: consensus labels filtered by the rules, with a manifest."""
-    if tie == "reliability" and method != "majority_vote":
+    if tie == "reliability" and method not in ("majority_vote", "auto"):
         raise click.UsageError(
             f"--tie reliability applies to --method majority_vote only; {method} already "
             "weighs answers by reliability (use unresolved or deterministic)"

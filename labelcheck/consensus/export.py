@@ -6,7 +6,8 @@ adjudications override it, applies the rules of :class:`ExportRules` and returns
 dropped item with its reason, counts per class before and after filtering, and
 Krippendorff's alpha of the field before and after excluding annotators.  Writing
 the table to a file, with its manifest, is the adapter's job
-(:mod:`labelcheck.exporting`).  This module is part of the core: no I/O.
+(:mod:`labelcheck.exporting`).  Fields of other answer types go to
+:mod:`labelcheck.consensus.export_structured`.  Part of the core: no I/O.
 
 Each item gets at most one drop reason, tested in this order:
 
@@ -66,7 +67,8 @@ from labelcheck.table import (
     select_field,
 )
 
-Method = Literal["majority_vote", "dawid_skene", "mace"]
+Method = Literal["majority_vote", "dawid_skene", "mace", "auto", "label_vote", "span_vote",
+                 "box_fusion", "median", "medoid"]
 METHODS: tuple[str, ...] = get_args(Method)
 LabelSource = Literal["adjudicated", "unanimous", "model", "unresolved"]
 LABEL_SOURCES: tuple[str, ...] = get_args(LabelSource)
@@ -99,9 +101,11 @@ class ExportRules:
 
     Parameters
     ----------
-    method : the consensus model (``majority_vote``, ``dawid_skene`` or ``mace``).
-    tie : tie policy (:data:`~labelcheck.consensus.TIE_POLICIES`); ``reliability``
-        applies to ``majority_vote`` only.
+    method : ``majority_vote``, ``dawid_skene`` or ``mace``; ``auto`` or a type's own
+        rule (``label_vote``, ``span_vote``, ``box_fusion``, ``median``, ``medoid``):
+        see :mod:`labelcheck.consensus.export_structured`.
+    tie : tie policy (:data:`~labelcheck.consensus.TIE_POLICIES`) of the choice
+        models; ``reliability`` applies to ``majority_vote`` only.
     min_confidence : keep a model label only when its confidence (vote share, or the
         posterior of the EM models) is at least this (within 1e-9), in [0, 1].
     min_agreement : keep a model label only when at least this share of the item's
@@ -135,7 +139,7 @@ class ExportRules:
             raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         if self.tie not in TIE_POLICIES:
             raise ValueError(f"tie must be one of {', '.join(TIE_POLICIES)}; got {self.tie!r}")
-        if self.tie == "reliability" and self.method != "majority_vote":
+        if self.tie == "reliability" and self.method not in ("majority_vote", "auto"):
             raise ValueError(f'tie="reliability" applies to majority_vote only, not {self.method}')
         for name in ("min_confidence", "min_agreement"):
             value = getattr(self, name)
@@ -221,6 +225,7 @@ class ExportTable:
     value_type, to_name : from the field's spec (``choice`` and None when undeclared).
     unmatched_adjudications : task ids decided for this field that have no answer on it
         (ignored).  notes : renamed columns and other remarks, in words.
+    drop_reasons : the reasons :meth:`dropped_by_reason` lists (structured: + ``malformed``).
     """
 
     field: str
@@ -239,6 +244,7 @@ class ExportTable:
     to_name: str | None = None
     unmatched_adjudications: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    drop_reasons: tuple[str, ...] = DROP_REASONS
 
     @property
     def n_kept(self) -> int:
@@ -254,7 +260,7 @@ class ExportTable:
 
     def dropped_by_reason(self) -> dict[str, int]:
         counts = self.dropped[REASON].value_counts()
-        return {r: int(counts.get(r, 0)) for r in DROP_REASONS}
+        return {r: int(counts.get(r, 0)) for r in self.drop_reasons}
 
 
 def build_export(
@@ -272,11 +278,20 @@ def build_export(
     Raises
     ------
     InvalidInput : unknown field or excluded annotator, no answer left after the
-        exclusion, or a malformed adjudication table (every problem listed).
+        exclusion, a malformed adjudication table (every problem listed), or a method
+        that cannot read the field's answers.
     """
+    from labelcheck.consensus.export_structured import build_structured_export
+    from labelcheck.consensus.rules import STRUCTURED_METHODS, resolve_method
+
     rules = rules if rules is not None else ExportRules()
     annotations, field_name = select_field(dataset.annotations, field)
     spec = dataset.fields.get(field_name)
+    method = resolve_method(rules.method, spec.value_type if spec is not None else "choice", field_name)
+    if method in STRUCTURED_METHODS:
+        return build_structured_export(dataset, annotations, field_name, spec, method, rules)
+    if rules.tie == "reliability" and method != "majority_vote":
+        raise InvalidInput(f'tie "reliability" applies to majority_vote only, not {method}')
     declared = list(spec.categories) if spec is not None and spec.categories else None
     full = encode(annotations, field=field_name, level="nominal", categories=declared)
     if full.n_annotations == 0:
@@ -284,7 +299,7 @@ def build_export(
     item_ids = [str(t) for t in full.task_ids]
 
     remaining = _exclude(annotations, full.annotator_ids, field_name, rules.exclude_annotators)
-    result = _run_model(remaining, field_name, declared, rules)
+    result = _run_model(remaining, field_name, declared, method, rules)
     cats = list(result.categories)
     coded = encode(remaining, field=field_name, level="nominal", categories=cats)
     counts = count_matrix(coded)
@@ -417,12 +432,13 @@ def _exclude(
 
 
 def _run_model(
-    annotations: pd.DataFrame, field: str, categories: Sequence[Any] | None, rules: ExportRules
+    annotations: pd.DataFrame, field: str, categories: Sequence[Any] | None, method: str,
+    rules: ExportRules,
 ) -> ConsensusResult:
-    if rules.method == "majority_vote":
+    if method == "majority_vote":
         return majority_vote(annotations, field=field, categories=categories, tie=rules.tie)
     tie: Any = rules.tie
-    if rules.method == "dawid_skene":
+    if method == "dawid_skene":
         return dawid_skene(annotations, field=field, categories=categories, tie=tie)
     return mace(annotations, field=field, categories=categories, tie=tie, seed=int(rules.seed))
 

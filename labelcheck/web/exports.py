@@ -19,7 +19,8 @@ from wtforms import BooleanField, DecimalField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 
-from labelcheck.consensus import METHODS, TIE_POLICIES
+from labelcheck.consensus import TIE_POLICIES
+from labelcheck.consensus.export import METHODS
 from labelcheck.exporting import FORMATS
 from labelcheck.storage.database import Database
 from labelcheck.storage.models import Annotator, DatasetExport, Field, Run
@@ -30,14 +31,21 @@ blueprint = Blueprint("exports", __name__)
 
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson",
                "parquet": "application/vnd.apache.parquet", "labelstudio": "application/json"}
-METHOD_NAMES = {"majority_vote": "Majority vote", "dawid_skene": "Dawid-Skene",
-                "mace": "MACE (annotator spam)"}
+METHOD_NAMES = {"auto": "Automatic (Dawid-Skene for choices; the type's rule otherwise)",
+                "majority_vote": "Majority vote", "dawid_skene": "Dawid-Skene",
+                "mace": "MACE (annotator spam)", "label_vote": "Label vote (multi-label)",
+                "span_vote": "Span vote (text spans)", "box_fusion": "Box fusion (image regions)",
+                "median": "Median (ratings, numbers)", "medoid": "Medoid (free text)"}
+#: What ``auto`` means in the app: the model for single choices is Dawid-Skene (the
+#: analysis computes it too); the other types get their own rule.
+AUTO_CHOICE_MODEL = "dawid_skene"
 
 
 class ExportForm(FlaskForm):
     field = SelectField("Field", choices=[])
-    method = SelectField("Consensus", choices=[SelectChoice(m, METHOD_NAMES.get(m, m)) for m in METHODS],
-                         default="dawid_skene")
+    method = SelectField("Consensus", choices=[SelectChoice(m, METHOD_NAMES.get(m, m))
+                                               for m in ("auto", *(m for m in METHODS if m != "auto"))],
+                         default="auto")
     tie = SelectField("Ties", choices=[SelectChoice(t, t) for t in TIE_POLICIES], default="unresolved")
     format = SelectField("Format", choices=[SelectChoice(f, f) for f in FORMATS], default="parquet")
     min_confidence = DecimalField("Minimum confidence", default=0, places=None,
@@ -71,6 +79,18 @@ def _form(project_id: int) -> ExportForm:
     return form
 
 
+def _auto_method(project_id: int, field: str | None) -> str:
+    """``auto`` resolved for the chosen field: Dawid-Skene for single choices (and
+    ratings), the type's rule otherwise (recorded as such in the export's rules)."""
+    from labelcheck.consensus.rules import resolve_method
+
+    with _db().session() as session:
+        value_type = session.execute(select(Field.value_type).where(
+            Field.project_id == project_id, Field.name == field)).scalar_one_or_none()
+    resolved = resolve_method("auto", value_type or "choice", field or "")
+    return AUTO_CHOICE_MODEL if resolved == "majority_vote" else resolved
+
+
 def _listing(project_id: int) -> list[dict[str, Any]]:
     with _db().session() as session:
         rows = session.execute(
@@ -92,11 +112,14 @@ def index(project_id: int) -> Any:
     project = get_project(project_id)
     form = _form(project_id)
     if request.method == "POST":
-        if form.tie.data == "reliability" and form.method.data != "majority_vote":
+        method = form.method.data
+        if method == "auto":
+            method = _auto_method(project_id, form.field.data)
+        if form.tie.data == "reliability" and method != "majority_vote":
             form.tie.errors = [*form.tie.errors, "reliability ties apply to majority vote only"]
         elif form.validate_on_submit():
             rules = {
-                "method": form.method.data, "tie": form.tie.data,
+                "method": method, "tie": form.tie.data,
                 "min_confidence": float(form.min_confidence.data or 0),
                 "min_agreement": float(form.min_agreement.data or 0),
                 "exclude_annotators": sorted(form.exclude_annotators.data or []),

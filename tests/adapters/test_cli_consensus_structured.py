@@ -54,9 +54,16 @@ def test_the_planted_disagreements_are_voted_away() -> None:
 
 def test_a_method_that_cannot_read_the_type_is_refused_with_the_one_to_use() -> None:
     code, out = run("--field", "ner", "--method", "dawid_skene")
-    assert code == 2 and "use --method span_vote (or auto)" in out
+    assert code == 2 and "use --method span_vote or auto" in out
     code, out = run("--field", "ner", "--method", "median")
     assert code == 2 and "median is for rating and number answers" in out
+
+
+def test_the_cli_spells_the_rules_of_the_core() -> None:
+    from labelcheck.commands import consensus as command
+    from labelcheck.consensus import rules
+
+    assert command.STRUCTURED_METHODS == rules.STRUCTURED_METHODS
 
 
 def test_csv_output_has_one_row_per_item_with_json_labels() -> None:

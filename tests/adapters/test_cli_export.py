@@ -332,3 +332,156 @@ def test_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     assert completed.exit_code == 2 and "--completed-by applies to --format labelstudio" in completed.stderr
     stamp = run(runner, SENTIMENT, "--field", "sentiment", "--created-at", "soon", "--out", out)
     assert stamp.exit_code == 2 and "--created-at" in stamp.stderr
+
+
+# --- answers that are not single choices (tests/data/mixed) ------------------------------
+MIXED = str(ROOT / "tests" / "data" / "mixed" / "mixed_export.json")
+MIXED_FIELDS = {"ner": "auto", "box": "auto", "topics": "auto", "quality": "median", "comment": "auto"}
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Dataset:
+    return read_annotations(MIXED)
+
+
+def test_method_choices_add_auto_and_the_types_rules() -> None:
+    from labelcheck.consensus.export import METHODS
+
+    method = next(p for p in command.export.params if p.name == "method")
+    assert tuple(method.type.choices) == command.EXPORT_METHODS  # type: ignore[attr-defined]
+    assert command.EXPORT_METHODS[:3] == ("majority_vote", "dawid_skene", "mace")
+    assert set(command.EXPORT_METHODS) == set(METHODS)
+    assert method.default == "majority_vote"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_structured_exports_rerun_to_identical_bytes(tmp_path: Path, mixed: Dataset, fmt: str) -> None:
+    for field, method in MIXED_FIELDS.items():
+        outputs = []
+        for run_name in ("one", "two"):
+            directory = tmp_path / field / run_name
+            directory.mkdir(parents=True)
+            table = build_export(mixed, field, ExportRules(method=method, min_agreement=0.5))  # type: ignore[arg-type]
+            manifest = write(table, directory, fmt, completed_by=1 if fmt == "labelstudio" else None)
+            outputs.append((manifest.export_path.read_bytes(), manifest.path.read_bytes()))
+        assert outputs[0] == outputs[1], field
+
+
+def test_structured_rows_in_csv_jsonl_and_parquet(tmp_path: Path, mixed: Dataset) -> None:
+    table = build_export(mixed, "ner", ExportRules(method="auto"))
+    jsonl = write(table, tmp_path, "jsonl").export_path.read_text("utf-8").splitlines()
+    first = json.loads(jsonl[0])
+    spans = [{"start": 0, "end": 9, "labels": ["PER"], "text": "Ana Lopez"},
+             {"start": 15, "end": 24, "labels": ["ORG"], "text": "Acme Corp"},
+             {"start": 33, "end": 39, "labels": ["LOC"], "text": "Lisbon"}]
+    assert first["task_id"] == "7000" and first["final_label"] == spans
+    csv = pd.read_csv(write(table, tmp_path, "csv").export_path, dtype=str)
+    assert json.loads(csv["final_label"].iloc[0]) == spans
+    parquet = pq.read_table(write(table, tmp_path, "parquet").export_path)
+    assert parquet.column("final_label").to_pylist()[0] == spans
+    assert [json.loads(line)["final_label"] for line in jsonl] == parquet.column("final_label").to_pylist()
+
+    boxes = build_export(mixed, "box", ExportRules(method="auto"))
+    parquet = pq.read_table(write(boxes, tmp_path, "parquet").export_path)
+    assert str(parquet.schema.field("final_label").type).startswith("list<element: struct<shape: string")
+    assert parquet.column("final_label").to_pylist()[1][0] == {
+        "shape": "rectangle", "labels": ["car"], "x": 20.0, "y": 20.0, "width": 20.0, "height": 30.0,
+        "rotation": 0.0, "points": []}
+    topics = build_export(mixed, "topics", ExportRules(method="auto"))
+    rows = pq.read_table(write(topics, tmp_path, "parquet").export_path).to_pylist()
+    assert rows[0]["final_label"] == ["billing", "shipping"]
+    manifest = manifest_of(write(topics, tmp_path, "csv").path)
+    assert manifest["classes"][0] == {"label": "billing", "before": 17, "after": 17}
+    assert manifest["model"]["method"] == "label_vote" and manifest["rules"]["method"] == "auto"
+    assert manifest["counts"]["dropped_by_reason"]["malformed"] == 0
+
+
+def test_label_studio_results_of_each_type(tmp_path: Path, mixed: Dataset) -> None:
+    results = {}
+    for field, method in MIXED_FIELDS.items():
+        table = build_export(mixed, field, ExportRules(method=method))  # type: ignore[arg-type]
+        tasks = json.loads(write(table, tmp_path, "labelstudio").export_path.read_text("utf-8"))
+        results[field] = tasks[1]["annotations"][0]["result"]  # task 7001
+    assert results["ner"][0] == {"id": "2-1", "from_name": "ner", "to_name": "text", "type": "labels",
+                                 "value": {"start": 0, "end": 10, "text": "Ben Okafor", "labels": ["PER"]}}
+    assert len(results["ner"]) == 3
+    assert results["box"][0] == {"id": "2-1", "from_name": "box", "to_name": "image",
+                                 "type": "rectanglelabels",
+                                 "value": {"x": 20, "y": 20, "width": 20, "height": 30, "rotation": 0,
+                                           "rectanglelabels": ["car"]}}
+    assert results["topics"] == [{"from_name": "topics", "to_name": "text", "type": "choices",
+                                  "value": {"choices": ["shipping"]}}]
+    assert results["quality"][0]["type"] == "rating" and results["quality"][0]["value"] == {"rating": 3}
+    assert results["comment"][0]["value"] == {"text": ["Customer asks about order 1001."]}
+
+
+def test_label_studio_file_reads_back_to_the_structured_labels(tmp_path: Path, mixed: Dataset) -> None:
+    for field, method in MIXED_FIELDS.items():
+        table = build_export(mixed, field, ExportRules(method=method))  # type: ignore[arg-type]
+        path = write(table, tmp_path, "labelstudio", completed_by=7).export_path
+        back = read_annotations(str(path), fields=[mixed.fields[field]])
+        labels = dict(zip(back.annotations["task_id"], back.annotations["label"]))
+        expected = dict(zip(table.rows["task_id"], table.rows["final_label"]))
+        assert labels == expected, field
+        assert set(back.annotations["annotator_id"]) == {"7"}
+
+
+def test_label_studio_region_shapes_and_empty_labels(tmp_path: Path) -> None:
+    from labelcheck.table import Region
+
+    shapes = (Region("polygon", ("p",), points=((10.0, 10.0), (30.0, 10.0), (20.0, 30.0))),
+              Region("ellipse", ("e",), 50.0, 50.0, 10.0, 5.0, 15.0),
+              Region("keypoint", ("k",), 70.0, 70.0))
+    rows = [dict(task_id=t, annotation_id=f"{t}{a}", annotator_id=a, field="box", label=lab)
+            for t, lab in (("1", shapes), ("2", ())) for a in "ab"]
+    data = Dataset(annotations=from_records(rows), tasks=pd.DataFrame({"task_id": ["1", "2"]}),
+                   fields={"box": FieldSpec("box", value_type="region", to_name="image")},
+                   report=ImportReport("hand"))
+    table = build_export(data, "box", ExportRules(method="box_fusion"))
+    tasks = json.loads(write(table, tmp_path, "labelstudio", completed_by=1).export_path.read_text("utf-8"))
+    got = {r["type"]: r["value"] for r in tasks[0]["annotations"][0]["result"]}
+    # box fusion leaves keypoints out (no area)
+    assert got == {"polygonlabels": {"points": [[10, 10], [30, 10], [20, 30]], "polygonlabels": ["p"]},
+                   "ellipselabels": {"x": 50, "y": 50, "radiusX": 10, "radiusY": 5, "rotation": 15,
+                                     "ellipselabels": ["e"]}}
+    assert tasks[1]["annotations"][0]["result"] == []  # agreed: nothing in the image
+
+
+def test_cli_exports_spans(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "ner.jsonl"
+    result = run(runner, MIXED, "--field", "ner", "--method", "auto", "--min-agreement", "0.5",
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert 'field "ner": kept 26 of 40 item(s) (26 model)' in result.stdout
+    assert "dropped 14: below_min_agreement 14" in result.stdout
+    first = json.loads(out.read_text("utf-8").splitlines()[0])
+    assert first["task_id"] == "7001" and [s["labels"] for s in first["final_label"]] == [["PER"], ["ORG"], ["LOC"]]
+    manifest = manifest_of(tmp_path / "ner.jsonl.manifest.json")
+    assert manifest["dropped"][0] == {"task_id": "7000", "reason": "below_min_agreement",
+                                      "detail": "agreement 0.3333 (1 of 3 answers) is below 0.5"}
+    assert manifest["agreement"]["metric"] == "span_character_alpha"
+
+
+def test_cli_refuses_a_choice_model_on_spans(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, MIXED, "--field", "ner", "--out", str(tmp_path / "x.csv"))
+    assert result.exit_code == 1
+    assert result.stderr == ('Error: mixed_export.json: field "ner" holds span answers; '
+                             "use --method span_vote or auto\n")
+    wrong = run(runner, MIXED, "--field", "box", "--method", "medoid", "--out", str(tmp_path / "x.csv"))
+    assert wrong.exit_code == 1 and "use --method box_fusion or auto" in wrong.stderr
+
+
+def test_cli_adjudicates_spans_from_json_text(runner: CliRunner, tmp_path: Path) -> None:
+    adj = tmp_path / "leads.csv"
+    frame = pd.DataFrame({"task_id": ["7000", "7001"], "field": ["ner", "ner"],
+                          "status": ["label", "excluded"],
+                          "label": ['[{"start": 0, "end": 9, "labels": ["PER"]}]', ""]})
+    frame.to_csv(adj, index=False)
+    out = tmp_path / "ner.csv"
+    result = run(runner, MIXED, "--field", "ner", "--method", "span_vote", "--adjudications", str(adj),
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out, dtype=str)
+    assert rows["task_id"].iloc[0] == "7000" and rows["label_source"].iloc[0] == "adjudicated"
+    assert json.loads(rows["final_label"].iloc[0]) == [{"start": 0, "end": 9, "labels": ["PER"], "text": None}]
+    assert "7001" not in set(rows["task_id"])

@@ -13,14 +13,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelcheck.agreement.regions import (
-    ANY_LABEL,
-    check_regions,
-    iou_matrix,
-    region_agreement,
-    region_alpha,
-    split_valid_regions,
-)
+from labelcheck.agreement.region_checks import check_regions, split_valid_regions
+from labelcheck.agreement.region_iou import iou_matrix
+from labelcheck.agreement.regions import ANY_LABEL, region_agreement, region_alpha
 from labelcheck.agreement.spans import MICRO
 from labelcheck.errors import InvalidInput
 from labelcheck.table import Region, from_records
@@ -239,3 +234,36 @@ def test_malformed_regions_are_all_named() -> None:
     assert list(valid["annotation_id"]) == ["n1"] and len(problems) == 4
     # a small overshoot is rounding, not an error
     check_regions(table([("t", "a", (B(90.2, 0, 10, 10),))]))
+
+
+def test_split_valid_regions_drops_only_the_bad_regions() -> None:
+    good, other = B(0, 0, 10, 10), B(40, 40, 10, 10, "dog")
+    t = table([
+        ("t", "a", (good, B(20, 20, -5, 10), other)),        # region 2 has a negative width
+        ("t", "b", (B(1, 0, 10, 10), other)),
+        ("t", "c", (B(0, 0, 0, 10), P([(0, 0), (5, 5)]))),  # every region bad
+        ("t", "d", (good, "car")),                          # item 2 is not a Region
+        ("t", "e", None),                                   # no answer
+    ])
+    with pytest.raises(InvalidInput, match=r'field "boxes": 4 malformed region\(s\)'):
+        check_regions(t)
+    valid, problems = split_valid_regions(t)
+    assert list(valid["annotation_id"]) == ["n1", "n2", "n4", "n5"]
+    labels = dict(zip(valid["annotation_id"], valid["label"]))
+    assert labels["n1"] == (good, other) and labels["n4"] == (good,) and labels["n5"] is None
+    assert [str(p) for p in problems] == [
+        'fixture.json, row 1: task t, annotation n1, field "boxes": region 2 (rectangle): '
+        "width/height must be positive; found -5 x 10",
+        'fixture.json, row 3: task t, annotation n3, field "boxes": region 1 (rectangle): '
+        "width/height must be positive; found 0 x 10",
+        'fixture.json, row 3: task t, annotation n3, field "boxes": region 2 (polygon): '
+        "a polygon needs at least 3 points; found 2",
+        'fixture.json, row 4: task t, annotation n4, field "boxes": region 2: is str \'car\', not a Region',
+    ]
+    assert (problems[0].source_row, problems[0].task_id, problems[0].annotation_id, problems[0].field) == (
+        1, "t", "n1", "boxes")
+    # the kept boxes are compared: a, b and d all drew the car, a and b the dog
+    check_regions(valid)
+    micro = valid.pipe(region_agreement).set_index("label").loc[MICRO]
+    assert (micro["n_matched"], micro["n_a_plus_b"]) == (4, 10)
+    assert t["label"].iloc[0] == (good, B(20, 20, -5, 10), other)

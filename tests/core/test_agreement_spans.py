@@ -12,14 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelcheck.agreement import krippendorff_alpha
+from labelcheck.agreement.span_checks import check_spans, split_valid_spans
 from labelcheck.agreement.spans import (
     MICRO,
-    check_spans,
     disagreement_summary,
     span_agreement,
     span_character_alpha,
     span_disagreements,
-    split_valid_spans,
 )
 from labelcheck.errors import InvalidInput
 from labelcheck.table import Span, from_records
@@ -267,6 +266,44 @@ def test_split_valid_spans_keeps_good_rows() -> None:
     valid, _ = split_valid_spans(bad_table())
     assert list(valid["annotation_id"]) == ["n1", "n5"]
     assert span_agreement(valid)["tp"].iloc[-1] == 0
+
+
+def test_split_valid_spans_drops_only_the_bad_spans() -> None:
+    t = table([
+        ("t", "a", (S(0, 4, "PER"), S(6, 3, "ORG"), S(8, 12, "LOC"))),  # span 2 ends before it starts
+        ("t", "b", (S(0, 4, "PER"), S(8, 12, "LOC"))),
+        ("t", "c", (S(-2, 1, "PER"), S(5, 5, "ORG"))),                  # every span bad
+        ("t", "d", (S(0, 4, "PER"), "ORG")),                            # item 2 is not a Span
+        ("t", "e", None),                                               # no answer
+        ("t", "f", ()),                                                 # an answer with no span
+    ])
+    with pytest.raises(InvalidInput, match=r'field "ner": 4 malformed span\(s\)'):
+        check_spans(t)
+    valid, problems = split_valid_spans(t)
+    assert list(valid["annotation_id"]) == ["n1", "n2", "n4", "n5", "n6"]
+    labels = dict(zip(valid["annotation_id"], valid["label"]))
+    assert labels["n1"] == (S(0, 4, "PER"), S(8, 12, "LOC"))
+    assert labels["n4"] == (S(0, 4, "PER"),)
+    assert labels["n5"] is None and labels["n6"] == ()
+    assert [str(p) for p in problems] == [
+        'fixture.json, row 1: task t, annotation n1, field "ner": span 2 [6, 3) \'ORG\': '
+        "end 3 is not after start 6; a span covers [start, end)",
+        'fixture.json, row 3: task t, annotation n3, field "ner": span 1 [-2, 1) \'PER\': '
+        "start -2 is negative; offsets count characters from 0",
+        'fixture.json, row 3: task t, annotation n3, field "ner": span 2 [5, 5) \'ORG\': '
+        "end 5 is not after start 5; a span covers [start, end)",
+        'fixture.json, row 4: task t, annotation n4, field "ner": item 2 of the label is str '
+        "'ORG', not a Span",
+    ]
+    assert [(p.source, p.source_row, p.task_id, p.annotation_id, p.field) for p in problems][0] == (
+        "fixture.json", 1, "t", "n1", "ner")
+    # the kept spans count: a, b and d agree on PER (3 pairs), a and b on LOC (1 pair);
+    # 5 spans, each compared with the 3 other answers (a, b, d, f)
+    check_spans(valid)
+    res = row(span_agreement(valid), MICRO)
+    assert (res.tp, res.n_a_plus_b) == (4, 15)
+    # the input table is left as it was
+    assert t["label"].iloc[0] == (S(0, 4, "PER"), S(6, 3, "ORG"), S(8, 12, "LOC"))
 
 
 def test_missing_label_is_no_answer() -> None:

@@ -65,6 +65,7 @@ def test_malformed_spans_and_boxes_are_listed_and_the_rest_analysed(tmp_path: Pa
         assert problems["n"] == 1, (name, problems)
         first = problems["first"][0]
         assert (first["task_id"], first["annotation_id"], first["field"]) == (task, annotation, name)
-        assert out[name]["analysed"] and out[name]["summary"]["annotations"] == 119
+        # only the bad span (box) is dropped: its annotation keeps its two good ones
+        assert out[name]["analysed"] and out[name]["summary"]["annotations"] == 120
     assert "past the end" in out["ner"]["problems"]["first"][0]["message"]
     assert "outside" in out["box"]["problems"]["first"][0]["message"]

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labelcheck.agreement.regions import region_consensus
-from labelcheck.agreement.spans import span_consensus
+from labelcheck.consensus.regions import region_consensus
+from labelcheck.consensus.spans import span_consensus
 from labelcheck.table import Region, Span, from_records
 
 

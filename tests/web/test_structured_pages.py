@@ -107,3 +107,22 @@ def test_what_to_fix_first_ranks_the_hotspots_of_structured_fields(project: tupl
     topics = page(client.get(f"{url}/hotspots?field=topics"))
     first = re.findall(r"<td>([A-Z][a-z]+(?: [a-z]+)?)</td>\s*<td><a href=\"[^\"]+\">([^<]+)</a>", topics)[0]
     assert first == ("Slice", "channel = email")  # where annotator 3 adds "other"
+
+
+def test_an_export_of_a_span_field_uses_span_voting(project: tuple[FlaskClient, str]) -> None:
+    import json
+
+    client, url = project
+    response = client.post(f"{url}/exports", data={
+        "field": "ner", "method": "auto", "tie": "unresolved", "format": "jsonl", "min_confidence": "0",
+        "min_agreement": "0", "include_adjudicated": "y", "drop_unresolved": "y"})
+    assert response.status_code == 302
+    html = page(client.get(f"{url}/exports"))
+    export_id = re.findall(r'<tr><td class="num">(\d+)</td>', html)[0]
+    assert "succeeded" in re.findall(r'data-testid="export-status">(.*?)</td>', html, re.S)[0]
+    manifest = json.loads(client.get(f"{url}/exports/{export_id}/manifest").data)
+    assert manifest["rules"]["method"] == "span_vote"
+    rows = [json.loads(line) for line in client.get(f"{url}/exports/{export_id}/data").data.decode().splitlines()]
+    first = next(r for r in rows if r["task_id"] == "7000")
+    assert [(s["start"], s["end"], s["labels"]) for s in first["final_label"]] == [
+        (0, 9, ["PER"]), (15, 24, ["ORG"]), (33, 39, ["LOC"])]
