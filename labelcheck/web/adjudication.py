@@ -34,6 +34,10 @@ from labelcheck.web.projects import get_project
 blueprint = Blueprint("adjudication", __name__)
 
 QUEUE_PAGE = 50
+#: Answer types whose final label is not one category: on the item page a lead marks
+#: their items ambiguous or excluded; a final span set or box list comes from the
+#: adjudication CSV of ``labelcheck export`` (its ``label`` column holds the JSON).
+STRUCTURED_TYPES = ("multichoice", "span", "region", "text")
 STATUS_CHOICES = [SelectChoice("label", "Final label"),
                   SelectChoice("ambiguous", "Ambiguous (no single right label)"),
                   SelectChoice("excluded", "Exclude from training data")]
@@ -51,6 +55,13 @@ def _db() -> Database:
     from labelcheck.web import database
 
     return database()
+
+
+def value_type_of(project_id: int, field: str) -> str:
+    with _db().session() as session:
+        found = session.execute(select(Field.value_type).where(
+            Field.project_id == project_id, Field.name == field)).scalar_one_or_none()
+    return found or "choice"
 
 
 def field_categories(project_id: int, field: str, snapshot: int) -> list[Any]:
@@ -86,6 +97,11 @@ def decide(project_id: int) -> Any:
     else:
         categories = field_categories(project_id, field, project.snapshot)
         label: Any = None
+        if form.status.data == "label" and value_type_of(project_id, field) in STRUCTURED_TYPES:
+            flash(f"Not recorded: {field} holds {value_type_of(project_id, field)} answers; mark the item "
+                  "ambiguous or excluded here (a final label of this type comes from an adjudication file)",
+                  "error")
+            return redirect(_back(project_id, form.task_id.data, back))
         if form.status.data == "label":
             by_text = {label_string(c): c for c in categories}
             if form.label.data not in by_text:
@@ -170,8 +186,8 @@ def labelstudio_source(project_id: int) -> int | None:
 
 
 def _back(project_id: int, task_id: str | None, back: str) -> str:
-    if back.startswith("/") and not back.startswith("//"):
-        return back
+    if back.startswith("/") and not back.startswith("//") and "\\" not in back:
+        return back  # a path on this site only (no //host, no /\\host)
     if task_id:
         return url_for("items.item", project_id=project_id, task_id=task_id)
     return url_for("adjudication.queue", project_id=project_id)
@@ -237,9 +253,13 @@ def item_panel(project_id: int, snapshot: int, task_id: str, fields: list[str],
     out = []
     for name in fields:
         categories = field_categories(project_id, name, snapshot)
-        if not categories and name not in histories:
+        structured = value_type_of(project_id, name) in STRUCTURED_TYPES
+        if not categories and not structured and name not in histories:
             continue
         form = decision_form(task_id, name, categories)
+        if structured:
+            form.status.choices = [c for c in STATUS_CHOICES if c.value != "label"]
+            form.status.data = "ambiguous"
         st = stats.get(name) or {}
         history = histories.get(name, [])
         preselect = (history[0]["label"] if history and history[0]["label"] is not None
@@ -247,7 +267,8 @@ def item_panel(project_id: int, snapshot: int, task_id: str, fields: list[str],
         if preselect is not None:
             form.label.data = label_string(preselect)
         confidence = st.get("consensus_confidence")
-        out.append({"field": name, "form": form, "history": history, "can_push": can_push,
+        out.append({"field": name, "form": form, "history": history, "can_push": can_push and not structured,
+                    "structured": structured,
                     "push_form": ActionForm(),
                     "current": history[0] if history else None,
                     "model_label": st.get("consensus_label"),

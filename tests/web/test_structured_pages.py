@@ -126,3 +126,18 @@ def test_an_export_of_a_span_field_uses_span_voting(project: tuple[FlaskClient, 
     first = next(r for r in rows if r["task_id"] == "7000")
     assert [(s["start"], s["end"], s["labels"]) for s in first["final_label"]] == [
         (0, 9, ["PER"]), (15, 24, ["ORG"]), (33, 39, ["LOC"])]
+
+
+def test_structured_items_are_adjudicated_as_ambiguous_or_excluded(project: tuple[FlaskClient, str]) -> None:
+    client, url = project
+    html = page(client.get(f"{url}/items/7001"))
+    form = html.split('data-testid="adjudicate-ner"')[1].split("</form>")[0]
+    assert 'value="label"' not in form and 'value="excluded"' in form and "Final label" not in form
+    data = {"field_name": "ner", "adj-ner-task_id": "7001", "adj-ner-field": "ner", "adj-ner-status": "label",
+            "adj-ner-label": "ORG", "adj-ner-reason": "a span set is not one label"}
+    refused = client.post(f"{url}/adjudication/decide", data=data)
+    assert "mark the item ambiguous or excluded" in page(client.get(refused.headers["Location"]))
+    data["adj-ner-status"] = "excluded"
+    client.post(f"{url}/adjudication/decide", data={**data, "next": "//evil.example/x"})
+    assert "In force" in page(client.get(f"{url}/items/7001")).split('data-testid="adjudicate-ner"')[0].split(
+        '<h4>ner</h4>')[1]
