@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from labelcheck.agreement.intervals import IntervalSpec, as_interval, bootstrap_tasks
 from labelcheck.agreement.matching import group_codes, one_to_one
 from labelcheck.agreement.result import AgreementResult, undefined
 from labelcheck.agreement.span_table import (
@@ -200,6 +201,7 @@ def span_character_alpha(
     *,
     field: str | None = None,
     text_lengths: Mapping[str, int] | None = None,
+    ci: IntervalSpec | None = None,
 ) -> AgreementResult:
     r"""Nominal Krippendorff's alpha with each character of a task as a unit.
 
@@ -231,6 +233,13 @@ def span_character_alpha(
         labelled counts as agreement on ``"O"``); without it, only
         ``[min start, max end]`` over the spans of all its annotations, and a task
         with no span at all contributes nothing.
+    ci : None, or ``"bootstrap"`` / an :class:`~labelcheck.agreement.intervals.Interval`
+        with ``method="bootstrap"``: an item bootstrap over *tasks* (the characters of
+        one text are not independent, so the task is the unit resampled).  Each
+        task's observed disagreement mass :math:`\sum_{u \in t} w_u (m_u^2 - \sum_c
+        n_{uc}^2)/(m_u - 1)`, its values :math:`\sum_{u \in t} w_u m_u` and its
+        category values are summed once; a replicate reweights them by how often each
+        task is drawn, so 1,000 replicates cost a few matrix products.
 
     Returns
     -------
@@ -306,9 +315,33 @@ def span_character_alpha(
     )
     if d_e <= 0:
         return undefined(metric, "only one category in use on every character: alpha needs variation", **base)
-    return AgreementResult(
-        metric=metric, value=1.0 - d_o / d_e, observed=d_o, expected=d_e, **base
-    )
+    result = AgreementResult(metric=metric, value=1.0 - d_o / d_e, observed=d_o, expected=d_e, **base)
+    interval = as_interval(ci)
+    if interval is None:
+        return result
+    if interval.method != "bootstrap":
+        raise ValueError("span_character_alpha has no analytic standard error; use ci='bootstrap' or None")
+    # per-task sums (tasks renumbered 0..T-1 among the pairable ones)
+    task_of_seg = np.searchsorted(pairable_tasks, seg.seg_task)
+    n_t = pairable_tasks.size
+    obs_t = np.bincount(task_of_seg, weights=w * (m * m - sq) / (m - 1.0), minlength=n_t)
+    val_t = np.bincount(task_of_seg, weights=w * m, minlength=n_t)
+    k = len(seg.categories) + 1
+    cat_t = np.zeros((n_t, k))
+    np.add.at(cat_t, (task_of_seg[seg.cat_seg], seg.cat_code), w[seg.cat_seg] * seg.cat_n)
+
+    def replicate(draws: npt.NDArray[np.int64]) -> FloatArray:
+        r = draws.astype(np.float64)
+        n = r @ val_t
+        n_c_b = r @ cat_t
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d_o_b = (r @ obs_t) / n
+            d_e_b = (n * n - np.einsum("bk,bk->b", n_c_b, n_c_b)) / (n * (n - 1.0))
+            out: FloatArray = np.where(d_e_b > 0, 1.0 - d_o_b / d_e_b, np.nan)
+        return out
+
+    boot = bootstrap_tasks(replicate, n_t, interval, result.value)
+    return result.with_interval(boot.se, boot.ci, boot.method, interval.confidence)
 
 
 # --- disagreements -------------------------------------------------------------------

@@ -56,8 +56,8 @@ METRIC_LABELS = {
 def structured_overview(rows: pd.DataFrame, spec: FieldSpec, tasks: pd.DataFrame | None,
                         slice_columns: list[str], base: dict[str, Any], ci: Any = None) -> dict[str, Any]:
     """One structured field's overview part (``base``: the field's name/type entry;
-    ``ci``: the interval of the field's alpha, e.g. the overview's bootstrap, for the
-    types whose alpha has one: multi-label, free text, regions)."""
+    ``ci``: the interval of the field's alpha, e.g. the overview's bootstrap; the F1
+    figures have none)."""
     name = spec.name
     rows, problems = _valid_rows(rows, spec, tasks)
     out = dict(base)
@@ -108,18 +108,18 @@ def _measures(rows: pd.DataFrame, spec: FieldSpec, texts: Mapping[str, int] | No
 
         return (lambda r: text_alpha(r)), [text_alpha(rows, ci=ci)], []
     if kind == "span":
-        return _span_measures(rows, texts)
+        return _span_measures(rows, texts, ci)
     if kind == "region":
         return _region_measures(rows, ci)
     raise ValueError(f"not a structured value type: {kind}")
 
 
-def _span_measures(rows: pd.DataFrame,
-                   texts: Mapping[str, int] | None) -> tuple[Alpha, list[AgreementResult], list[dict[str, Any]]]:
+def _span_measures(rows: pd.DataFrame, texts: Mapping[str, int] | None,
+                   ci: Any = None) -> tuple[Alpha, list[AgreementResult], list[dict[str, Any]]]:
     from labelcheck.agreement.spans import (disagreement_summary, span_agreement, span_character_alpha,
                                             span_disagreements)
 
-    alpha = span_character_alpha(rows, text_lengths=texts)
+    alpha = span_character_alpha(rows, text_lengths=texts, ci=ci)
     exact, overlap = span_agreement(rows, match="exact"), span_agreement(rows, match="overlap")
     coefficients = [alpha, _f1_result("span_f1_exact", exact), _f1_result("span_f1_overlap", overlap)]
     per_label = exact[["label", "f1", "tp", "n_a_plus_b", "n_pairs"]].merge(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -316,3 +317,45 @@ def test_missing_label_is_no_answer() -> None:
 def test_bad_match_option() -> None:
     with pytest.raises(ValueError, match="match must be one of exact, overlap; got 'fuzzy'"):
         span_agreement(EXAMPLE, match="fuzzy")  # type: ignore[arg-type]
+
+
+def test_character_alpha_bootstrap_replicate_is_alpha_of_the_resampled_tasks() -> None:
+    """A bootstrap replicate reweights per-task sums; it must equal the alpha of a table
+    in which each task is copied as many times as it was drawn."""
+    from labelcheck.agreement.intervals import Interval, bootstrap_tasks
+    from labelcheck.io import read_annotations
+
+    data = read_annotations(str(Path(__file__).parents[1] / "data" / "mixed" / "mixed_export.json"))
+    rows = data.annotations[data.annotations["field"] == "ner"]
+    lengths = dict(zip(data.tasks["task_id"], data.tasks["text"].str.len()))
+    point = span_character_alpha(rows, text_lengths=lengths)
+    result = span_character_alpha(rows, text_lengths=lengths, ci=Interval("bootstrap", n_boot=300, seed=3))
+    assert result.value == point.value and result.ci is not None
+    assert result.ci[0] < point.value < result.ci[1] and result.ci_method == "bootstrap-percentile"
+    tasks = sorted(rows["task_id"].unique())  # the pairable tasks, in the order the replicate uses
+    rng = np.random.default_rng(7)
+    draws = np.bincount(rng.integers(0, len(tasks), len(tasks)), minlength=len(tasks))
+    copies = []
+    for t, r in zip(tasks, draws):
+        for c in range(r):
+            copy = rows[rows["task_id"] == t].copy()
+            copy["task_id"] = f"{t}#{c}"
+            copies.append(copy)
+    resampled = pd.concat(copies, ignore_index=True)
+    copied_lengths = {t: lengths[t.split("#")[0]] for t in resampled["task_id"].unique()}
+    expected = span_character_alpha(resampled, text_lengths=copied_lengths).value
+    captured: list[float] = []
+
+    def spy(statistic, n_tasks, interval, value):  # type: ignore[no-untyped-def]
+        captured.append(float(statistic(draws[None, :])[0]))
+        return bootstrap_tasks(statistic, n_tasks, interval, value)
+
+    import labelcheck.agreement.spans as spans_module
+
+    original = spans_module.bootstrap_tasks
+    spans_module.bootstrap_tasks = spy  # type: ignore[assignment]
+    try:
+        span_character_alpha(rows, text_lengths=lengths, ci="bootstrap")
+    finally:
+        spans_module.bootstrap_tasks = original  # type: ignore[assignment]
+    assert captured[0] == pytest.approx(expected, abs=1e-12)
