@@ -146,3 +146,26 @@ def test_an_annotator_reads_the_guideline_and_acknowledges_it(page: Page, demo: 
     page.wait_for_url("**/guideline")
     assert "You have read this version" in page.content()
     assert demo.outside_requests == []
+
+
+def test_a_lead_adjudicates_the_top_item_of_the_queue(page: Page, demo: Demo) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, demo, LEAD)
+    page.goto(f"{demo.url}/projects/{demo.project_id}")
+    page.get_by_role("button", name="Adjudicate").click()
+    page.wait_for_url("**/adjudication")
+    top = page.locator("[data-testid=queue-item]").first
+    task_id = top.inner_text()
+    top.click()
+    page.wait_for_url(f"**/items/{task_id}**")
+    form = page.locator("[data-testid=adjudicate-intent]")
+    form.locator("select").select_option("Refund")
+    form.locator("textarea").fill("the money was already taken: the refund rule applies")
+    form.get_by_role("button", name="Record decision").click()
+    page.wait_for_load_state()
+    assert f"Recorded for item {task_id}, intent: Refund." in page.locator(".flash").first.inner_text()
+    assert "Refund" in page.locator("[data-testid=decision-in-force]").inner_text()
+    page.goto(f"{demo.url}/projects/{demo.project_id}/adjudication")
+    assert task_id not in page.locator("[data-testid=queue]").inner_text()
+    assert errors == [] and demo.outside_requests == []
