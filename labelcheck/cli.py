@@ -270,7 +270,7 @@ def _structured(annotations: Any, dataset: Dataset, spec: Any, metrics: Sequence
     :func:`labelcheck.analysis.structured.structured_overview`).  The single-label
     coefficients and breakdowns do not apply: asking for them is an error that says
     what is computed instead."""
-    from labelcheck.analysis.structured import _measures, _text_lengths, _valid_rows
+    from labelcheck.analysis.structured import field_measures, text_lengths, valid_rows
     from labelcheck.errors import InvalidInput
 
     what = {"multichoice": "multi-label", "span": "span", "region": "region", "text": "free-text"}[spec.value_type]
@@ -281,10 +281,10 @@ def _structured(annotations: Any, dataset: Dataset, spec: Any, metrics: Sequence
         raise InvalidInput(f'field "{spec.name}" holds {what} answers: --by applies to single-label fields; '
                            "per label, per annotator and per slice tables of this field are on the app's "
                            "overview page")
-    rows, problems = _valid_rows(annotations, spec, dataset.tasks)
+    rows, problems = valid_rows(annotations, spec, dataset.tasks)
     for p in problems[:MAX_WARNINGS]:
         click.echo(f"warning: {p}", err=True)
-    _, results, _ = _measures(rows, spec, _text_lengths(dataset.tasks, spec.to_name), boot)
+    _, results, _ = field_measures(rows, spec, text_lengths(dataset.tasks, spec.to_name), boot)
     return results
 
 

@@ -1,24 +1,45 @@
 r"""Per item and field disagreement figures, the table the item browser sorts and
 filters on (stored per snapshot in ``item_stat``).
 
-For task :math:`u` and field :math:`f` with :math:`m_u` answers, :math:`n_{uc}` of
-them with label :math:`c` and shares :math:`p_{uc} = n_{uc} / m_u`:
+For task :math:`u` and field :math:`f` with :math:`m_u` answers :math:`a_1, \dots,
+a_{m_u}`, :math:`n_{uc}` of them with label :math:`c` and shares
+:math:`p_{uc} = n_{uc} / m_u`:
 
-.. math:: D_u = 1 - \frac{\sum_c n_{uc}(n_{uc} - 1)}{m_u (m_u - 1)}, \qquad
+.. math:: D_u = \frac{1}{m_u (m_u - 1)} \sum_{i \ne j} \delta(a_i, a_j), \qquad
           H_u = -\sum_c p_{uc} \log_2 p_{uc}
 
-:math:`D_u` is the item's observed (nominal) disagreement: the share of its ordered
-pairs of answers that differ, the task's term of Krippendorff's :math:`D_o` with the
-nominal difference, and one minus Fleiss' per-subject agreement :math:`P_i`.
-:math:`H_u` is the vote entropy in bits (Dagan & Engelson 1995): 0 when all agree,
-:math:`\log_2 m_u` when every answer differs.
+:math:`D_u` is the item's observed disagreement: the mean distance :math:`\delta`
+between its ordered pairs of answers, the task's term of Krippendorff's :math:`D_o`
+with that distance.  :math:`\delta` follows the field's value type
+(:attr:`~labelcheck.table.FieldSpec.value_type`):
 
-Every distinct label is a category of its own, whatever the field's level or value
-type: ratings 2 and 3 disagree as much as "Positive" and "Negative", and a
+* ``choice``, ``rating``, ``number`` (and fields without a spec): the nominal
+  difference, 0 for equal labels and 1 otherwise, so that
+  :math:`D_u = 1 - \sum_c n_{uc}(n_{uc} - 1) / (m_u (m_u - 1))`, the share of pairs
+  that differ and one minus Fleiss' per-subject agreement :math:`P_i`.  Ratings 2
+  and 3 disagree as much as "Positive" and "Negative" here (:mod:`labelcheck.hotspots.items`
+  has the level-aware version used to rank hotspots);
+* ``multichoice``: the MASI distance :math:`1 - J(A, B)\,M(A, B)` (Passonneau 2006);
+* ``text``: the normalised edit distance :math:`\mathrm{lev}(a, b) / \max(|a|, |b|)`
+  after Unicode/case/whitespace normalisation (Levenshtein 1966);
+* ``span``: :math:`1 - F_1`, :math:`F_1 = 2\,TP / (|A| + |B|)` over labelled spans
+  matched exactly (same start, end, label; Hripcsak & Rothschild 2005), 0 for two
+  answers without spans;
+* ``region``: :math:`1 - F_1` with regions of the same label matched one-to-one
+  (Hungarian assignment on IoU, Kuhn 1955) and counted at IoU :math:`\ge 0.5`
+  (Everingham et al. 2010).
+
+The last four are computed by :mod:`labelcheck.analysis.item_distances` (which has
+the details: malformed spans and regions left out, keypoints ignored, ...).  Every
+:math:`\delta` lies in [0, 1] and is 0 for equal answers, so :math:`D_u \in [0, 1]` and
+:math:`D_u = 0` when all answers agree.
+
+:math:`H_u` is the vote entropy in bits (Dagan & Engelson 1995): 0 when all agree,
+:math:`\log_2 m_u` when every answer differs.  The entropy, ``n_labels`` and the
+majority treat every distinct label as a category of its own, whatever the value type: a
 multi-choice tuple, a span list or a free text is one category per distinct value.
-(:mod:`labelcheck.hotspots.items` has the level-aware, pairable-only version used to
-rank hotspots; this table covers every answered item, so that the browser can list
-items with a single answer too.)
+This table covers every answered item, so that the browser can list items with a
+single answer too.
 
 This module is part of the computational core: pure functions, no I/O.
 
@@ -33,23 +54,43 @@ for Communication, University of Pennsylvania. https://repository.upenn.edu/asc_
 Dagan, I., & Engelson, S. P. (1995). Committee-based sampling for training
 probabilistic classifiers. Proceedings of the 12th International Conference on
 Machine Learning (ICML 1995), 150-157.
+
+Passonneau, R. (2006). Measuring agreement on set-valued items (MASI) for semantic and
+pragmatic annotation. Proceedings of LREC 2006, 831-836.
+http://www.lrec-conf.org/proceedings/lrec2006/pdf/636_pdf.pdf
+
+Levenshtein, V. I. (1966). Binary codes capable of correcting deletions, insertions,
+and reversals. Soviet Physics Doklady 10(8), 707-710.
+
+Hripcsak, G., & Rothschild, A. S. (2005). Agreement, the F-measure, and reliability in
+information retrieval. JAMIA 12(3), 296-298. https://doi.org/10.1197/jamia.M1733
+
+Kuhn, H. W. (1955). The Hungarian method for the assignment problem. Naval Research
+Logistics Quarterly 2, 83-97. https://doi.org/10.1002/nav.3800020109
+
+Everingham, M., Van Gool, L., Williams, C. K. I., Winn, J., & Zisserman, A. (2010). The
+PASCAL Visual Object Classes (VOC) Challenge. IJCV 88, 303-338.
+https://doi.org/10.1007/s11263-009-0275-4
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from labelcheck.analysis.item_distances import DISTANCE_TYPES, DistanceType, item_disagreement
+from labelcheck.analysis.structured import text_lengths
 from labelcheck.errors import InvalidInput
 from labelcheck.table import (
     FIELD,
     TASK_ID,
     CodedRatings,
     Dataset,
+    FieldSpec,
     Region,
     Span,
     encode,
@@ -64,11 +105,16 @@ COLUMNS = ("task_id", "field", "n_answers", "n_labels", "disagreement", "entropy
 def item_statistics(dataset: Dataset) -> pd.DataFrame:
     r"""Disagreement figures of every answered (task, field) of ``dataset``.
 
-    .. math:: D_u = 1 - \frac{\sum_c n_{uc}(n_{uc} - 1)}{m_u (m_u - 1)}, \qquad
+    .. math:: D_u = \frac{1}{m_u (m_u - 1)} \sum_{i \ne j} \delta(a_i, a_j), \qquad
               H_u = -\sum_c \frac{n_{uc}}{m_u} \log_2 \frac{n_{uc}}{m_u}
 
-    :math:`m_u` is the number of answers on task :math:`u` for the field and
-    :math:`n_{uc}` how many of them are label :math:`c` (module docstring).
+    :math:`m_u` is the number of answers on task :math:`u` for the field,
+    :math:`a_i` the :math:`i`-th of them, :math:`n_{uc}` how many are label :math:`c`
+    and :math:`\delta` the field type's distance (module docstring): the nominal
+    difference for choices, ratings and numbers, so that there
+    :math:`D_u = 1 - \sum_c n_{uc}(n_{uc} - 1) / (m_u (m_u - 1))`; MASI for
+    multi-choice, normalised edit distance for text, :math:`1 - F_1` for spans
+    (exact match) and regions (IoU :math:`\ge 0.5`).
 
     Parameters
     ----------
@@ -96,13 +142,22 @@ def item_statistics(dataset: Dataset) -> pd.DataFrame:
       labels (numbers, then strings, then other values).  The label is therefore
       never missing; ``majority_share`` shows how slim the majority is.
     - Missing labels are missing judgements and not counted.
+    - Multi-choice, text, span and region fields: :math:`D_u` is over the answers
+      that can be compared (:func:`~labelcheck.analysis.item_distances.item_disagreement`:
+      malformed spans and regions are left out, an answer left with none is not
+      compared); ``n_answers`` still counts every answer, and an item with fewer than
+      two comparable answers has :math:`D_u = 0`.  Span ends are checked against the
+      task's text when the task table has a column named like the field's
+      ``to_name``.
     - Cost: one ``encode`` per field and one ``numpy.unique`` over its
-      (task, label) codes; no loop over tasks.
+      (task, label) codes; no loop over tasks.  Typed fields add their pairwise
+      distances (see :mod:`labelcheck.analysis.item_distances`).
 
     References
     ----------
     Fleiss (1971), eq. 2 (:math:`P_i`); Krippendorff (2011), p. 5 (the
-    coincidences and :math:`D_o`); Dagan & Engelson (1995), eq. 4 (vote entropy).
+    coincidences and :math:`D_o`); Dagan & Engelson (1995), eq. 4 (vote entropy);
+    Passonneau (2006) (MASI); Hripcsak & Rothschild (2005) (pairwise F1).
     Full entries in the module docstring.
 
     Examples
@@ -120,11 +175,15 @@ def item_statistics(dataset: Dataset) -> pd.DataFrame:
         return _empty()
     present = fields_in(annotations)
     declared = [f for f in dataset.fields if f in present]
-    frames = [
-        _field_statistics(_encode(annotations, name, dataset), name)
-        for name in declared + [f for f in present if f not in declared]
-    ]
-    frames = [f for f in frames if len(f)]
+    frames = []
+    for name in declared + [f for f in present if f not in declared]:
+        frame = _field_statistics(_encode(annotations, name, dataset), name)
+        spec = dataset.fields.get(name)
+        if len(frame) and spec is not None and spec.value_type in DISTANCE_TYPES:
+            frame["disagreement"] = _typed_disagreement(
+                annotations, spec, name, dataset.tasks, frame)
+        if len(frame):
+            frames.append(frame)
     if not frames:
         return _empty()
     out = pd.concat(frames, ignore_index=True)
@@ -140,6 +199,18 @@ def _encode(annotations: pd.DataFrame, name: str, dataset: Dataset) -> CodedRati
         except (InvalidInput, TypeError, ValueError):
             pass  # labels outside the declared list: fall back to the labels' own order
     return encode(annotations, field=name, level="nominal")
+
+
+def _typed_disagreement(annotations: pd.DataFrame, spec: FieldSpec, name: str,
+                        tasks: pd.DataFrame, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """:math:`D_u` of a multi-choice, text, span or region field, in the order of
+    ``frame``'s tasks; 0 for a task without two comparable answers."""
+    value_type = cast(DistanceType, spec.value_type)  # one of DISTANCE_TYPES: the caller checked
+    lengths = text_lengths(tasks, spec.to_name) if value_type == "span" else None
+    d = item_disagreement(annotations, value_type, field=name, text_lengths=lengths)
+    per_task = d.reindex(frame[TASK_ID].to_numpy()).fillna(0.0)
+    out: npt.NDArray[np.float64] = per_task.to_numpy(np.float64)
+    return out
 
 
 def _field_statistics(coded: CodedRatings, name: str) -> pd.DataFrame:

@@ -59,7 +59,7 @@ def structured_overview(rows: pd.DataFrame, spec: FieldSpec, tasks: pd.DataFrame
     ``ci``: the interval of the field's alpha, e.g. the overview's bootstrap; the F1
     figures have none)."""
     name = spec.name
-    rows, problems = _valid_rows(rows, spec, tasks)
+    rows, problems = valid_rows(rows, spec, tasks)
     out = dict(base)
     out["problems"] = {"n": len(problems), "first": [p.to_dict() for p in problems[:MAX_PROBLEMS]]}
     if rows.empty:
@@ -71,8 +71,8 @@ def structured_overview(rows: pd.DataFrame, spec: FieldSpec, tasks: pd.DataFrame
                     "annotators": int(rows[ANNOTATOR_ID].nunique()), "items_multi": int((m >= 2).sum()),
                     "categories_used": None, "categories": None},
     }
-    texts = _text_lengths(tasks, spec.to_name)
-    alpha, coefficients, tables = _measures(rows, spec, texts, ci)
+    texts = text_lengths(tasks, spec.to_name)
+    alpha, coefficients, tables = field_measures(rows, spec, texts, ci)
     out["coefficients"] = [_coefficient(r) for r in coefficients]
     extra = [_annotator_table(rows, alpha), _slice_table(rows, tasks, slice_columns, alpha) if tasks is not None else None]
     out["tables"] = [t for t in [*tables, *extra] if t and t["rows"]]
@@ -85,7 +85,7 @@ def structured_overview(rows: pd.DataFrame, spec: FieldSpec, tasks: pd.DataFrame
 
 
 # --- per type ------------------------------------------------------------------------
-def _measures(rows: pd.DataFrame, spec: FieldSpec, texts: Mapping[str, int] | None,
+def field_measures(rows: pd.DataFrame, spec: FieldSpec, texts: Mapping[str, int] | None,
               ci: Any = None) -> tuple[Alpha, list[AgreementResult], list[dict[str, Any]]]:
     kind = spec.value_type
     if kind == "multichoice":
@@ -222,9 +222,9 @@ def field_alpha(rows: pd.DataFrame, spec: FieldSpec,
                 tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, Alpha, AgreementResult]:
     """The field's well-formed answers, its alpha as a function of a subset of them (what
     the annotator and slice tables and the hotspots recompute), and the alpha of all."""
-    valid, _ = _valid_rows(rows, spec, tasks)
-    texts = _text_lengths(tasks, spec.to_name)
-    alpha, _, _ = _measures(valid.iloc[:0], spec, texts) if valid.empty else _alpha_only(spec, texts)
+    valid, _ = valid_rows(rows, spec, tasks)
+    texts = text_lengths(tasks, spec.to_name)
+    alpha, _, _ = field_measures(valid.iloc[:0], spec, texts) if valid.empty else _alpha_only(spec, texts)
     return valid, alpha, alpha(valid)
 
 
@@ -250,12 +250,12 @@ def _alpha_only(spec: FieldSpec, texts: Mapping[str, int] | None) -> tuple[Alpha
 
 
 # --- helpers -------------------------------------------------------------------------
-def _valid_rows(rows: pd.DataFrame, spec: FieldSpec,
+def valid_rows(rows: pd.DataFrame, spec: FieldSpec,
                 tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, list[InputProblem]]:
     if spec.value_type == "span":
         from labelcheck.agreement.span_checks import split_valid_spans
 
-        return split_valid_spans(rows, text_lengths=_text_lengths(tasks, spec.to_name))
+        return split_valid_spans(rows, text_lengths=text_lengths(tasks, spec.to_name))
     if spec.value_type == "region":
         from labelcheck.agreement.region_checks import split_valid_regions
 
@@ -263,7 +263,7 @@ def _valid_rows(rows: pd.DataFrame, spec: FieldSpec,
     return rows[rows[LABEL].notna().to_numpy()], []
 
 
-def _text_lengths(tasks: pd.DataFrame | None, to_name: str | None) -> dict[str, int] | None:
+def text_lengths(tasks: pd.DataFrame | None, to_name: str | None) -> dict[str, int] | None:
     """Length of each task's text, read from the data field named like the object tag
     (``<Text name="text" value="$text">``, the usual layout); None when there is none."""
     if tasks is None or not to_name or to_name not in tasks.columns or TASK_ID not in tasks.columns:
