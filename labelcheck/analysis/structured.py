@@ -86,7 +86,9 @@ def structured_overview(rows: pd.DataFrame, spec: FieldSpec, tasks: pd.DataFrame
 
 # --- per type ------------------------------------------------------------------------
 def field_measures(rows: pd.DataFrame, spec: FieldSpec, texts: Mapping[str, int] | None,
-              ci: Any = None) -> tuple[Alpha, list[AgreementResult], list[dict[str, Any]]]:
+                   ci: Any = None) -> tuple[Alpha, list[AgreementResult], list[dict[str, Any]]]:
+    """The type's alpha as a function (for the annotator and slice tables), its
+    coefficients (the first with ``ci``) and its tables."""
     kind = spec.value_type
     if kind == "multichoice":
         from labelcheck.agreement.multilabel import multilabel_alpha, per_label_agreement
@@ -224,34 +226,35 @@ def field_alpha(rows: pd.DataFrame, spec: FieldSpec,
     the annotator and slice tables and the hotspots recompute), and the alpha of all."""
     valid, _ = valid_rows(rows, spec, tasks)
     texts = text_lengths(tasks, spec.to_name)
-    alpha, _, _ = field_measures(valid.iloc[:0], spec, texts) if valid.empty else _alpha_only(spec, texts)
+    alpha = alpha_function(spec, texts)
     return valid, alpha, alpha(valid)
 
 
-def _alpha_only(spec: FieldSpec, texts: Mapping[str, int] | None) -> tuple[Alpha, None, None]:
+def alpha_function(spec: FieldSpec, texts: Mapping[str, int] | None) -> Alpha:
+    """The field type's alpha (no interval) as a function of a subset of its answers."""
     kind = spec.value_type
     if kind == "multichoice":
         from labelcheck.agreement.multilabel import multilabel_alpha
 
-        return (lambda r: multilabel_alpha(r, distance="masi")), None, None
+        return lambda r: multilabel_alpha(r, distance="masi")
     if kind == "text":
         from labelcheck.agreement.text import text_alpha
 
-        return (lambda r: text_alpha(r)), None, None
+        return lambda r: text_alpha(r)
     if kind == "span":
         from labelcheck.agreement.spans import span_character_alpha
 
-        return (lambda r: span_character_alpha(r, text_lengths=texts)), None, None
+        return lambda r: span_character_alpha(r, text_lengths=texts)
     if kind == "region":
         from labelcheck.agreement.regions import region_alpha
 
-        return (lambda r: region_alpha(r)), None, None
+        return lambda r: region_alpha(r)
     raise ValueError(f"not a structured value type: {kind}")
 
 
 # --- helpers -------------------------------------------------------------------------
 def valid_rows(rows: pd.DataFrame, spec: FieldSpec,
-                tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, list[InputProblem]]:
+               tasks: pd.DataFrame | None) -> tuple[pd.DataFrame, list[InputProblem]]:
     if spec.value_type == "span":
         from labelcheck.agreement.span_checks import split_valid_spans
 
