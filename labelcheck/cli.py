@@ -270,7 +270,8 @@ def _structured(annotations: Any, dataset: Dataset, spec: Any, metrics: Sequence
     :func:`labelcheck.analysis.structured.structured_overview`).  The single-label
     coefficients and breakdowns do not apply: asking for them is an error that says
     what is computed instead."""
-    from labelcheck.analysis.structured import field_measures, text_lengths, valid_rows
+    from labelcheck.agreement.by_type import text_lengths
+    from labelcheck.analysis.structured import field_measures, valid_rows
     from labelcheck.errors import InvalidInput
 
     what = {"multichoice": "multi-label", "span": "span", "region": "region", "text": "free-text"}[spec.value_type]

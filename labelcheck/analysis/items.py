@@ -83,7 +83,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelcheck.analysis.item_distances import DISTANCE_TYPES, DistanceType, item_disagreement
-from labelcheck.analysis.structured import text_lengths
+from labelcheck.agreement.by_type import text_lengths
 from labelcheck.errors import InvalidInput
 from labelcheck.table import (
     FIELD,

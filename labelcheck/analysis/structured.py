@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labelcheck.agreement.by_type import text_lengths
 from labelcheck.agreement.result import AgreementResult
 from labelcheck.errors import InputProblem
 from labelcheck.table import ANNOTATOR_ID, LABEL, TASK_ID, FieldSpec
@@ -104,11 +105,11 @@ def field_measures(rows: pd.DataFrame, spec: FieldSpec, texts: Mapping[str, int]
                                 ("positive_agreement", "Positive agreement", "num"),
                                 ("negative_agreement", "Negative agreement", "num"),
                                 ("n_items", "Items", "int"), ("reason", "Note", "text")])
-        return (lambda r: multilabel_alpha(r, distance="masi")), [masi, jaccard], [table]
+        return alpha_function(spec, texts), [masi, jaccard], [table]
     if kind == "text":
         from labelcheck.agreement.text import text_alpha
 
-        return (lambda r: text_alpha(r)), [text_alpha(rows, ci=ci)], []
+        return alpha_function(spec, texts), [text_alpha(rows, ci=ci)], []
     if kind == "span":
         return _span_measures(rows, texts, ci)
     if kind == "region":
@@ -139,7 +140,7 @@ def _span_measures(rows: pd.DataFrame, texts: Mapping[str, int] | None,
                              summary, [("kind", "Kind", "text"), ("label", "Label", "text"),
                                        ("other_label", "Other annotation's label", "text"),
                                        ("n", "Spans", "int"), ("share", "Share of the label's", "pct")]))
-    return (lambda r: span_character_alpha(r, text_lengths=texts)), coefficients, tables
+    return alpha_function(FieldSpec("", "span"), texts), coefficients, tables
 
 
 def _region_measures(rows: pd.DataFrame, ci: Any = None) -> tuple[Alpha, list[AgreementResult], list[dict[str, Any]]]:
@@ -160,7 +161,7 @@ def _region_measures(rows: pd.DataFrame, ci: Any = None) -> tuple[Alpha, list[Ag
     table = _table("Per label", "Regions of every two annotations of an item matched one to one by IoU "
                    "(Hungarian assignment): per label, and label-agnostic ('(any)'), where a match at "
                    "IoU ≥ 0.5 with another label is a label confusion.", agreement, columns)
-    return (lambda r: region_alpha(r)), coefficients, [table]
+    return alpha_function(FieldSpec("", "region"), None), coefficients, [table]
 
 
 def _f1_result(metric: str, table: pd.DataFrame, column: str = "f1") -> AgreementResult:
@@ -232,24 +233,9 @@ def field_alpha(rows: pd.DataFrame, spec: FieldSpec,
 
 def alpha_function(spec: FieldSpec, texts: Mapping[str, int] | None) -> Alpha:
     """The field type's alpha (no interval) as a function of a subset of its answers."""
-    kind = spec.value_type
-    if kind == "multichoice":
-        from labelcheck.agreement.multilabel import multilabel_alpha
+    from labelcheck.agreement.by_type import alpha_for_type
 
-        return lambda r: multilabel_alpha(r, distance="masi")
-    if kind == "text":
-        from labelcheck.agreement.text import text_alpha
-
-        return lambda r: text_alpha(r)
-    if kind == "span":
-        from labelcheck.agreement.spans import span_character_alpha
-
-        return lambda r: span_character_alpha(r, text_lengths=texts)
-    if kind == "region":
-        from labelcheck.agreement.regions import region_alpha
-
-        return lambda r: region_alpha(r)
-    raise ValueError(f"not a structured value type: {kind}")
+    return alpha_for_type(spec.value_type, text_lengths=texts)
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -264,18 +250,6 @@ def valid_rows(rows: pd.DataFrame, spec: FieldSpec,
 
         return split_valid_regions(rows)
     return rows[rows[LABEL].notna().to_numpy()], []
-
-
-def text_lengths(tasks: pd.DataFrame | None, to_name: str | None) -> dict[str, int] | None:
-    """Length of each task's text, read from the data field named like the object tag
-    (``<Text name="text" value="$text">``, the usual layout); None when there is none."""
-    if tasks is None or not to_name or to_name not in tasks.columns or TASK_ID not in tasks.columns:
-        return None
-    values = tasks[to_name]
-    strings = values.map(lambda v: isinstance(v, str)).to_numpy()
-    if not strings.any():
-        return None
-    return {str(t): len(v) for t, v in zip(tasks[TASK_ID].to_numpy()[strings], values.to_numpy()[strings])}
 
 
 def _coefficient(res: AgreementResult) -> dict[str, Any]:

@@ -203,7 +203,7 @@ def build_structured_export(
     return ExportTable(
         field=field, rules=rules, rows=rows, data_columns=data_columns, dropped=dropped,
         class_counts=_class_counts(value_type, label, pd.isna(reason), declared),
-        agreement=_agreement(value_type, valid_all, valid, field, spec, rules.exclude_annotators),
+        agreement=_agreement(value_type, valid_all, valid, field, spec, rules.exclude_annotators, dataset.tasks),
         annotators=pd.DataFrame({ANNOTATOR_ID: annotator_ids,
                                  N_ANSWERS: np.asarray([counted[a] for a in annotator_ids], dtype=np.int64),
                                  "reliability": np.full(len(annotator_ids), np.nan)}),
@@ -344,38 +344,23 @@ def _class_counts(
 
 def _agreement(
     value_type: str, full: pd.DataFrame, remaining: pd.DataFrame, field: str, spec: FieldSpec | None,
-    excluded: tuple[str, ...],
+    excluded: tuple[str, ...], tasks: pd.DataFrame | None = None,
 ) -> AgreementSummary:
-    """The field's alpha for its type (MASI for sets, characters for spans, 1 - IoU
-    for regions, edit distance for text, the declared level for ratings), on the
-    well-formed answers."""
+    """The field's alpha for its type (:func:`labelcheck.agreement.by_type.alpha_for_type`:
+    MASI for sets, characters for spans, 1 - IoU for regions, edit distance for text,
+    the declared level for ratings), on the well-formed answers: the overview's."""
+    from labelcheck.agreement.by_type import ALPHA_METRICS, alpha_for_type, text_lengths
+
     level = spec.level if spec is not None else "interval"
+    lengths = text_lengths(tasks, spec.to_name if spec is not None else None) if value_type == "span" else None
+    of = alpha_for_type(value_type, field=field, level=level, text_lengths=lengths)
 
     def alpha(frame: pd.DataFrame) -> AgreementResult:
-        metric = {"multichoice": "multilabel_alpha", "span": "span_character_alpha",
-                  "region": "region_alpha", "text": "text_alpha"}.get(value_type, "krippendorff_alpha")
         try:
-            if value_type == "multichoice":
-                from labelcheck.agreement.multilabel import multilabel_alpha
-
-                return multilabel_alpha(frame, field=field)
-            if value_type == "span":
-                from labelcheck.agreement.spans import span_character_alpha
-
-                return span_character_alpha(frame, field=field)
-            if value_type == "region":
-                from labelcheck.agreement.regions import region_alpha
-
-                return region_alpha(frame, field=field)
-            if value_type == "text":
-                from labelcheck.agreement.text import text_alpha
-
-                return text_alpha(frame, field=field)
-            from labelcheck.agreement.krippendorff import krippendorff_alpha
-
-            return krippendorff_alpha(frame, field=field, level=level, ci=None)
+            return of(frame)
         except InvalidInput as exc:
-            return undefined(metric, str(exc).splitlines()[0], level=level)
+            return undefined(ALPHA_METRICS.get(value_type, "krippendorff_alpha"), str(exc).splitlines()[0],
+                             level=level)
 
     before = alpha(full)
     after = alpha(remaining) if excluded else before

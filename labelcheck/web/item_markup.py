@@ -21,12 +21,15 @@ COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 def span_segments(text: str, spans: tuple[Span, ...] | list[Span]) -> list[dict[str, Any]]:
     """``text`` cut at every span boundary: ``[{"text", "labels"}]`` in order, where
     ``labels`` joins the labels of the spans covering the segment (empty outside).
-    Offsets past the end of the text are clipped (the analysis reports them)."""
+    Offsets are Label Studio's (UTF-16 code units: an emoji counts 2) and are turned
+    into Python string positions; offsets past the end of the text are clipped (the
+    analysis reports them)."""
     n = len(text)
+    position = _utf16_to_index(text)
     cuts = {0, n}
     clipped = []
     for s in spans:
-        start, end = max(0, min(int(s.start), n)), max(0, min(int(s.end), n))
+        start, end = position(int(s.start)), position(int(s.end))
         if end > start:
             clipped.append((start, end, s.labels))
             cuts.update((start, end))
@@ -36,6 +39,18 @@ def span_segments(text: str, spans: tuple[Span, ...] | list[Span]) -> list[dict[
         labels = sorted({label for start, end, ls in clipped if start <= a and b <= end for label in ls})
         out.append({"text": text[a:b], "labels": " + ".join(labels)})
     return out
+
+
+def _utf16_to_index(text: str) -> Any:
+    """A function from a UTF-16 offset to the index of the Python character there."""
+    import bisect
+
+    if text.isascii() or all(ord(c) < 0x10000 for c in text):
+        return lambda offset: max(0, min(offset, len(text)))
+    units = [0]
+    for c in text:
+        units.append(units[-1] + (2 if ord(c) >= 0x10000 else 1))
+    return lambda offset: min(bisect.bisect_left(units, max(0, offset)), len(text))
 
 
 def region_shapes(regions: tuple[Region, ...] | list[Region]) -> list[dict[str, Any]]:

@@ -141,3 +141,11 @@ def test_structured_items_are_adjudicated_as_ambiguous_or_excluded(project: tupl
     client.post(f"{url}/adjudication/decide", data={**data, "next": "//evil.example/x"})
     assert "In force" in page(client.get(f"{url}/items/7001")).split('data-testid="adjudicate-ner"')[0].split(
         '<h4>ner</h4>')[1]
+
+
+def test_the_item_page_highlights_a_span_after_an_emoji_where_label_studio_put_it() -> None:
+    from labelcheck.table import Span
+    from labelcheck.web.item_markup import span_segments
+
+    segments = span_segments("ok 👍 Acme now", [Span(6, 10, ("ORG",))])
+    assert [(s["text"], s["labels"]) for s in segments] == [("ok 👍 ", ""), ("Acme", "ORG"), (" now", "")]
