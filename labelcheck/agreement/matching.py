@@ -65,3 +65,30 @@ def one_to_one(
 
 
 __all__ = ["group_codes", "one_to_one"]
+
+
+def pairs_with_label(task: IntArray, label: IntArray, ann: IntArray, ann_task: IntArray, n_tasks: int,
+                     m_task: IntArray, n_labels: int) -> IntArray:
+    """Annotation pairs of a task in which at least one side has an item (span or
+    region) of each label, then (last entry) in which at least one side has any item.
+
+    A task with :math:`m` annotations, :math:`h` of them with the label, has
+    :math:`\binom{m}{2} - \binom{m - h}{2}` such pairs.  ``task``, ``label``, ``ann``:
+    per item; ``ann_task``: per annotation; ``m_task``: annotations per task."""
+    def pairs(m: IntArray) -> IntArray:
+        out: IntArray = m * (m - 1) // 2
+        return out
+
+    out = np.zeros(n_labels + 1, dtype=np.int64)
+    if ann.size == 0:
+        return out
+    has = pd.DataFrame({"t": task, "l": label, "a": ann}).drop_duplicates()
+    per = has.groupby(["l", "t"], sort=False).size()
+    l_code = per.index.get_level_values("l").to_numpy()
+    m = m_task[per.index.get_level_values("t").to_numpy()]
+    h = per.to_numpy().astype(np.int64)
+    out[:n_labels] = np.bincount(l_code, weights=pairs(m) - pairs(m - h), minlength=n_labels)
+    h_ann = np.bincount(np.unique(ann), minlength=ann_task.size)
+    h_task = np.bincount(ann_task, weights=h_ann, minlength=n_tasks).astype(np.int64)
+    out[n_labels] = int(np.sum(pairs(m_task) - pairs(m_task - h_task)))
+    return out

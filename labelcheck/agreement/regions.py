@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelcheck.agreement.matching import group_codes, one_to_one
+from labelcheck.agreement.matching import group_codes, one_to_one, pairs_with_label
 from labelcheck.agreement.region_iou import pair_iou
 from labelcheck.agreement.region_table import RegionTable, collect_regions, cross_pairs
 from labelcheck.agreement.result import AgreementResult, undefined
@@ -123,7 +123,7 @@ def region_agreement(
     a_iou = iou[keep_any]
     confused = (r.label[i][keep_any] != r.label[j][keep_any]) & (a_iou >= confusion_iou)
     denom = np.bincount(r.label, weights=(m_task[r.task] - 1).astype(np.float64), minlength=n_labels)
-    n_pairs = _pairs_with(r, m_task, n_labels)
+    n_pairs = pairs_with_label(r.task, r.label, r.ann, r.ann_task, r.n_tasks, m_task, n_labels)
 
     def row(label: str, sel_iou: FloatArray, n_ab: float, pairs: int) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -149,28 +149,6 @@ def region_agreement(
     frame["n_label_confusions"] = pd.arrays.IntegerArray(conf, np.arange(len(frame)) != len(frame) - 1)
     frame.attrs["n_keypoints_ignored"] = r.n_keypoints
     return frame
-
-
-def _pairs_with(r: RegionTable, m_task: IntArray, n_labels: int) -> IntArray:
-    """Annotation pairs in which at least one side has a region of each label, then
-    of any label."""
-    def pairs(m: IntArray) -> IntArray:
-        out: IntArray = m * (m - 1) // 2
-        return out
-
-    out = np.zeros(n_labels + 1, dtype=np.int64)
-    if r.ann.size == 0:
-        return out
-    has = pd.DataFrame({"t": r.task, "l": r.label, "a": r.ann}).drop_duplicates()
-    per = has.groupby(["l", "t"], sort=False).size()
-    l_code = per.index.get_level_values("l").to_numpy()
-    m = m_task[per.index.get_level_values("t").to_numpy()]
-    h = per.to_numpy().astype(np.int64)
-    out[:n_labels] = np.bincount(l_code, weights=pairs(m) - pairs(m - h), minlength=n_labels)
-    h_ann = np.bincount(np.unique(r.ann), minlength=r.ann_task.size)
-    h_task = np.bincount(r.ann_task, weights=h_ann, minlength=r.n_tasks).astype(np.int64)
-    out[n_labels] = int(np.sum(pairs(m_task) - pairs(m_task - h_task)))
-    return out
 
 
 # --- alpha with 1 - IoU ----------------------------------------------------------------

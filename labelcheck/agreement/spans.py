@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelcheck.agreement.intervals import IntervalSpec, as_interval, bootstrap_tasks
-from labelcheck.agreement.matching import group_codes, one_to_one
+from labelcheck.agreement.matching import group_codes, one_to_one, pairs_with_label
 from labelcheck.agreement.result import AgreementResult, undefined
 from labelcheck.agreement.span_table import (
     OUTSIDE,
@@ -143,7 +143,7 @@ def span_agreement(
         tp = np.bincount(c_l, weights=cv * (cv - 1.0) / 2.0, minlength=n_labels).astype(np.float64)
     else:
         tp = _overlap_tp(s, n_labels)
-    pairs = _pairs_with_label(s, m_task, n_labels)
+    pairs = pairs_with_label(s.task, s.label, s.ann, s.ann_task, s.n_tasks, m_task, n_labels)
     frame = pd.DataFrame({
         "label": list(s.labels) + [MICRO],
         "match": match,
@@ -154,30 +154,6 @@ def span_agreement(
         frame["f1"] = 2.0 * frame["tp"] / frame["n_a_plus_b"].replace(0, np.nan)
     frame["n_pairs"] = pairs
     return frame.loc[:, list(AGREEMENT_COLUMNS)]
-
-
-def _pairs_with_label(s: SpanTable, m_task: IntArray, n_labels: int) -> IntArray:
-    """Annotation pairs in which at least one side has a span of each label, then
-    the pairs in which at least one side has any span."""
-    def pairs(m: IntArray) -> IntArray:
-        out: IntArray = m * (m - 1) // 2
-        return out
-
-    out = np.zeros(n_labels + 1, dtype=np.int64)
-    if s.ann.size == 0:
-        return out
-    has = pd.DataFrame({"t": s.task, "l": s.label, "a": s.ann}).drop_duplicates()
-    per = has.groupby(["l", "t"], sort=False).size()
-    l_code = per.index.get_level_values("l").to_numpy()
-    t_code = per.index.get_level_values("t").to_numpy()
-    h = per.to_numpy().astype(np.int64)
-    m = m_task[t_code]
-    out[:n_labels] = np.bincount(l_code, weights=pairs(m) - pairs(m - h), minlength=n_labels)
-    with_any = np.bincount(s.task, minlength=s.n_tasks) > 0
-    h_any = np.bincount(np.unique(s.ann), minlength=s.n_annotations)
-    h_task = np.bincount(s.ann_task, weights=h_any, minlength=s.n_tasks).astype(np.int64)
-    out[n_labels] = int(np.sum((pairs(m_task) - pairs(m_task - h_task))[with_any]))
-    return out
 
 
 def _overlap_tp(s: SpanTable, n_labels: int) -> FloatArray:
