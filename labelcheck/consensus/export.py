@@ -27,7 +27,7 @@ integers, "7" and "007", is broken by the string).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -515,11 +515,28 @@ def _decisions(
 ) -> tuple[dict[int, tuple[str, Any, str | None]], list[str]]:
     """``{item position: (status, label, reason)}`` of the effective decisions on
     ``field`` and the decided task ids without answers on it."""
+    by_text = {str(c): c for c in cats}
+
+    def read_label(raw: Any) -> Any:
+        label = by_text.get(str(raw), raw)
+        if declared is not None and _key(label) not in {_key(c) for c in declared}:
+            raise ValueError(f"label {label!r} is not one of the declared categories ({name_list(declared)})")
+        return label
+
+    return decisions_in_force(rules, field, {t: i for i, t in enumerate(item_ids)}, read_label)
+
+
+def decisions_in_force(
+    rules: ExportRules, field: str, position: Mapping[str, int], read_label: Callable[[Any], Any],
+) -> tuple[dict[int, tuple[str, Any, str | None]], list[str]]:
+    """``{item position: (status, label, reason)}`` of the decisions in force on
+    ``field`` (``position``: task id -> item position), each ``label`` decision's value
+    read by ``read_label`` (a ``ValueError`` is a problem of that row), and the decided
+    task ids without answers on the field.  Raises :class:`InvalidInput` listing every
+    problem."""
     if not rules.include_adjudicated or rules.adjudications is None:
         return {}, []
     table = effective_adjudications(rules.adjudications, field, source=rules.adjudications_source)
-    by_text = {str(c): c for c in cats}
-    position = {t: i for i, t in enumerate(item_ids)}
     problems: list[InputProblem] = []
     out: dict[int, tuple[str, Any, str | None]] = {}
     unmatched: list[str] = []
@@ -527,12 +544,11 @@ def _decisions(
         task, status = str(getattr(row, TASK_ID)), str(getattr(row, STATUS))
         label = getattr(row, LABEL)
         if status == "label":
-            label = by_text.get(str(label), label)
-            if declared is not None and _key(label) not in {_key(c) for c in declared}:
-                problems.append(InputProblem(
-                    f"label {label!r} is not one of the declared categories ({name_list(declared)})",
-                    source=rules.adjudications_source, source_row=int(getattr(row, SOURCE_ROW)),
-                    task_id=task, field=field))
+            try:
+                label = read_label(label)
+            except ValueError as exc:
+                problems.append(InputProblem(str(exc), source=rules.adjudications_source,
+                                             source_row=int(getattr(row, SOURCE_ROW)), task_id=task, field=field))
                 continue
         if task not in position:
             unmatched.append(task)

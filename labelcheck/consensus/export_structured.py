@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from labelcheck.agreement.result import AgreementResult, undefined
-from labelcheck.consensus.adjudication import REASON, SOURCE_ROW, STATUS, effective_adjudications, is_blank
+from labelcheck.consensus.adjudication import REASON
 from labelcheck.consensus.canonical import canonical_json, id_key, object_array, snapshot_sha256, task_order
 from labelcheck.consensus.export import (
     AGREEMENT,
@@ -63,6 +63,7 @@ from labelcheck.consensus.export import (
     ExportTable,
     _exclude,
     _task_data,
+    decisions_in_force,
 )
 from labelcheck.consensus.rules import (
     CHOICE_MODELS,
@@ -374,32 +375,7 @@ def _decisions(
 ) -> tuple[dict[int, tuple[str, Any, str | None]], list[str]]:
     """``{item position: (status, value, reason)}``; a ``label`` decision's value is
     read from JSON text in the shape of ``labelcheck consensus --format json``."""
-    if not rules.include_adjudicated or rules.adjudications is None:
-        return {}, []
-    table = effective_adjudications(rules.adjudications, field, source=rules.adjudications_source)
-    problems: list[InputProblem] = []
-    out: dict[int, tuple[str, Any, str | None]] = {}
-    unmatched: list[str] = []
-    for row in table.itertuples(index=False):
-        task, status = str(getattr(row, TASK_ID)), str(getattr(row, STATUS))
-        value: Any = getattr(row, LABEL)
-        if status == "label":
-            try:
-                value = parse_label(value_type, value, declared)
-            except ValueError as exc:
-                problems.append(InputProblem(str(exc), source=rules.adjudications_source,
-                                             source_row=int(getattr(row, SOURCE_ROW)), task_id=task,
-                                             field=field))
-                continue
-        if task not in position:
-            unmatched.append(task)
-            continue
-        why = getattr(row, REASON)
-        out[position[task]] = (status, value, None if is_blank(why) else str(why))
-    if problems:
-        raise InvalidInput(f"{rules.adjudications_source}: {len(problems)} problem(s) in the "
-                           "adjudication table", problems)
-    return out, unmatched
+    return decisions_in_force(rules, field, position, lambda raw: parse_label(value_type, raw, declared))
 
 
 def parse_label(value_type: str, raw: Any, declared: Sequence[Any] | None = None) -> Any:
